@@ -1,0 +1,145 @@
+"""Frozen configuration dataclasses and the `ci`/`full` profiles.
+
+Every knob of the series lives here. Variants are made with `dataclasses.replace`,
+never by mutating a config, so a checkpoint's config always describes its model.
+
+>>> from dataclasses import replace
+>>> small = replace(ModelConfig(), hidden_dim=64)
+>>> small.hidden_dim, ModelConfig().hidden_dim
+(64, 512)
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, replace
+
+SPECIALS = ("<unk>", "<pad>", "<sos>", "<eos>")
+UNK, PAD, SOS, EOS = SPECIALS
+PROFILE_ENV = "SEQ2SEQ_PROFILE"
+RNN_TYPES = ("lstm", "gru")
+
+
+def _check(condition: bool, message: str) -> None:
+    if not condition:
+        raise ValueError(message)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How sentences become tensors: tokenization, vocabulary and batching."""
+
+    lower: bool = True
+    min_freq: int = 2
+    max_size: int | None = 10_000
+    batch_size: int = 128
+    max_len: int | None = None
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.min_freq, int) and self.min_freq >= 1,
+               f"min_freq must be an integer >= 1, got {self.min_freq!r}; use 1 to keep every token.")
+        _check(self.max_size is None or (isinstance(self.max_size, int) and self.max_size >= 1),
+               f"max_size must be None or an integer >= 1, got {self.max_size!r}.")
+        _check(isinstance(self.batch_size, int) and self.batch_size >= 1,
+               f"batch_size must be an integer >= 1, got {self.batch_size!r}.")
+        _check(self.max_len is None or (isinstance(self.max_len, int) and self.max_len >= 1),
+               f"max_len must be None or an integer >= 1, got {self.max_len!r}.")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Sizes of the encoder-decoder; the defaults are the classic recipe (about 13.9M parameters)."""
+
+    emb_dim: int = 256
+    hidden_dim: int = 512
+    n_layers: int = 2
+    dropout: float = 0.5
+    rnn_type: str = "lstm"
+    attention: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("emb_dim", "hidden_dim", "n_layers"):
+            value = getattr(self, name)
+            _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+                   f"{name} must be a positive integer, got {value!r}.")
+        _check(isinstance(self.dropout, (int, float)) and 0.0 <= self.dropout < 1.0,
+               f"dropout must be in [0, 1), got {self.dropout!r}; 0.5 is the classic value.")
+        _check(self.rnn_type in RNN_TYPES,
+               f"rnn_type must be one of {RNN_TYPES}, got {self.rnn_type!r}.")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings: the classic recipe uses Adam, clip 1.0 and teacher forcing 0.5."""
+
+    epochs: int = 10
+    lr: float = 1e-3
+    clip: float = 1.0
+    teacher_forcing_ratio: float = 0.5
+    seed: int = 1234
+    precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.epochs, int) and self.epochs >= 1,
+               f"epochs must be an integer >= 1, got {self.epochs!r}.")
+        _check(self.lr > 0, f"lr must be positive, got {self.lr!r}.")
+        _check(self.clip > 0, f"clip must be positive, got {self.clip!r}; 1.0 is the classic value.")
+        _check(0.0 <= self.teacher_forcing_ratio <= 1.0,
+               f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio!r}.")
+        _check(self.precision in ("auto", "fp32", "bf16", "fp16"),
+               f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {self.precision!r}.")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A size preset: `ci` is a small subset for CPU in seconds, `full` is the real run."""
+
+    name: str
+    train_subset: int | None
+    eval_subset: int | None
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def describe(self) -> str:
+        """One line saying which profile is in effect and what it means."""
+        size = "all" if self.train_subset is None else f"{self.train_subset:,}"
+        return (f"profile={self.name}: {size} training pairs, "
+                f"model emb={self.model.emb_dim} hidden={self.model.hidden_dim} "
+                f"layers={self.model.n_layers}, {self.train.epochs} epoch(s)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    "ci": Profile(
+        name="ci",
+        train_subset=2_000,
+        eval_subset=200,
+        data=DataConfig(min_freq=2, batch_size=64),
+        model=ModelConfig(emb_dim=64, hidden_dim=128, n_layers=2, dropout=0.2),
+        train=TrainConfig(epochs=2),
+    ),
+    "full": Profile(name="full", train_subset=None, eval_subset=None),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile named, else `$SEQ2SEQ_PROFILE`, else `ci`.
+
+    >>> get_profile("full").train_subset is None
+    True
+    """
+    chosen = name if name is not None else os.environ.get(PROFILE_ENV, "ci")
+    if chosen not in PROFILES:
+        raise ValueError(
+            f"Unknown profile {chosen!r}; choose one of {sorted(PROFILES)} "
+            f"(set {PROFILE_ENV}=ci for a quick CPU run or {PROFILE_ENV}=full for the real one)."
+        )
+    return PROFILES[chosen]
+
+
+__all__ = [
+    "SPECIALS", "UNK", "PAD", "SOS", "EOS", "DataConfig", "ModelConfig", "TrainConfig",
+    "Profile", "PROFILES", "get_profile", "replace",
+]
