@@ -1,0 +1,84 @@
+"""Exercise checkers: each notebook's exercises are marked right or wrong with a helpful hint.
+
+An exercise is a function `answer -> Feedback`, registered under a name such as "01.tokens".
+Notebooks call `check("01.tokens", my_answer)`; the per-notebook modules hold the checkers.
+
+>>> fb = check("demo.add", 3)
+✅ demo.add: correct.
+>>> fb.correct
+True
+>>> check("demo.add", 4).correct
+❌ demo.add: not yet. Hint: 1 + 2 is not 4; add the two numbers.
+False
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer and a hint when it is wrong."""
+
+    name: str
+    correct: bool
+    hint: str = ""
+
+    def __str__(self) -> str:
+        if self.correct:
+            return f"✅ {self.name}: correct." + (f" {self.hint}" if self.hint else "")
+        return f"❌ {self.name}: not yet. Hint: {self.hint}"
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+
+Checker = Callable[[object], tuple[bool, str]]
+REGISTRY: dict[str, Checker] = {}
+
+
+def exercise(name: str) -> Callable[[Checker], Checker]:
+    """Register a checker returning (correct, hint) under `name`."""
+    def register(checker: Checker) -> Checker:
+        if name in REGISTRY and REGISTRY[name] is not checker:
+            raise ValueError(f"Exercise {name!r} is registered twice; pick another name.")
+        REGISTRY[name] = checker
+        return checker
+    return register
+
+
+def _load_all() -> None:
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def available() -> list[str]:
+    """Names of every registered exercise."""
+    _load_all()
+    return sorted(REGISTRY)
+
+
+def check(name: str, answer: object, quiet: bool = False) -> Feedback:
+    """Mark `answer` to exercise `name`, print the verdict (unless quiet) and return it."""
+    _load_all()
+    if name not in REGISTRY:
+        raise KeyError(f"No exercise called {name!r}; available: {', '.join(available())}.")
+    if answer is ...:
+        feedback = Feedback(name, False, "replace the `...` with your answer, then run the cell again.")
+    else:
+        try:
+            correct, hint = REGISTRY[name](answer)
+        except Exception as exc:  # a learner's malformed answer is feedback, not a crash
+            correct, hint = False, f"your answer could not be checked ({type(exc).__name__}: {exc})."
+        feedback = Feedback(name, bool(correct), hint)
+    if not quiet:
+        print(feedback)
+    return feedback
+
+
+@exercise("demo.add")
+def _demo_add(answer: object) -> tuple[bool, str]:
+    return answer == 3, "" if answer == 3 else f"1 + 2 is not {answer!r}; add the two numbers."

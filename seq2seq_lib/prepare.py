@@ -1,0 +1,93 @@
+"""One call from raw pairs to ready batches: load, tokenize, build vocabularies, numericalize, batch.
+
+Notebooks after 03 start here so that each can run on its own.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+from .batching import BucketIterator, Example
+from .config import DataConfig, Profile, get_profile
+from .data import Pair, load_multi30k, load_sample
+from .fields import Field
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Prepared:
+    """Everything a model needs from the data: fields (with vocabularies), pairs, examples."""
+
+    src_field: Field
+    trg_field: Field
+    pairs: dict[str, list[Pair]]
+    examples: dict[str, list[Example]]
+    config: DataConfig
+    source: str
+
+    @property
+    def pad_idx(self) -> int:
+        return self.trg_field.vocab[self.trg_field.pad_token]
+
+    @property
+    def sos_idx(self) -> int:
+        return self.trg_field.vocab[self.trg_field.init_token]
+
+    @property
+    def eos_idx(self) -> int:
+        return self.trg_field.vocab[self.trg_field.eos_token]
+
+    def iterator(self, split: str, device: torch.device | str = "cpu", shuffle: bool | None = None,
+                 seed: int = 0, batch_size: int | None = None, **loader_options) -> BucketIterator:
+        """Bucketed batches of a split; training data is shuffled by default, evaluation data is not."""
+        if split not in self.examples:
+            raise ValueError(f"Unknown split {split!r}; use one of {list(self.examples)}.")
+        return BucketIterator(self.examples[split], batch_size or self.config.batch_size, self.pad_idx,
+                              device=device, shuffle=split == "train" if shuffle is None else shuffle,
+                              seed=seed, **loader_options)
+
+
+def numericalize_pairs(pairs: list[Pair], src_field: Field, trg_field: Field) -> list[Example]:
+    """(src_ids, trg_ids) for every pair, each wrapped in <sos> ... <eos>."""
+    return numericalize_tokens(tokenize_pairs(pairs, src_field, trg_field), src_field, trg_field)
+
+
+def tokenize_pairs(pairs: list[Pair], src_field: Field, trg_field: Field) -> tuple[list[list[str]], list[list[str]]]:
+    """Preprocessed source and target token lists of the pairs."""
+    return (src_field.preprocess_many([de for de, _ in pairs]),
+            trg_field.preprocess_many([en for _, en in pairs]))
+
+
+def numericalize_tokens(tokens: tuple[list[list[str]], list[list[str]]], src_field: Field,
+                        trg_field: Field) -> list[Example]:
+    """Id pairs of already tokenized source and target sentences."""
+    return [(src_field.numericalize(s), trg_field.numericalize(t)) for s, t in zip(*tokens)]
+
+
+def sample_splits(pairs: list[Pair]) -> dict[str, list[Pair]]:
+    """Split the bundled sample 80/10/10 in a fixed order."""
+    n_val = max(1, len(pairs) // 10)
+    return {"train": pairs[: -2 * n_val], "val": pairs[-2 * n_val: -n_val], "test": pairs[-n_val:]}
+
+
+def prepare_data(profile: Profile | str | None = None, root: str | os.PathLike | None = None,
+                 use_sample: bool = False) -> Prepared:
+    """Load Multi30k (or the bundled sample) for `profile` and build fields and vocabularies on train."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    config = profile.data
+    if use_sample:
+        pairs, source = sample_splits(load_sample()), "bundled sample (not Multi30k)"
+    else:
+        subsets = {"train": profile.train_subset, "val": profile.eval_subset, "test": profile.eval_subset}
+        pairs = {split: load_multi30k(split, root, subsets[split]) for split in SPLITS}
+        source = "Multi30k"
+    src_field = Field("de", lower=config.lower, max_len=config.max_len)
+    trg_field = Field("en", lower=config.lower, max_len=config.max_len)
+    tokens = {split: tokenize_pairs(pairs[split], src_field, trg_field) for split in SPLITS}
+    src_field.build_vocab(tokens["train"][0], min_freq=config.min_freq, max_size=config.max_size)
+    trg_field.build_vocab(tokens["train"][1], min_freq=config.min_freq, max_size=config.max_size)
+    examples = {split: numericalize_tokens(tokens[split], src_field, trg_field) for split in SPLITS}
+    return Prepared(src_field, trg_field, pairs, examples, config, source)
