@@ -1,0 +1,45 @@
+# Two entry points: `make lab` (set up and open the series) and `make test` (set up and run every test).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A CPU build keeps the download small; override e.g. TORCH_SPEC="torch" for a CUDA machine.
+TORCH_SPEC ?= torch==2.13.0
+PYTEST_FLAGS ?= -q
+
+.PHONY: lab setup test unit notebooks-check torchtext browser-deps notebooks benchmarks clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[lab,test]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (seq2seq)" >/dev/null
+	touch $@
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/01_data_and_fields.ipynb
+
+# Every test: unit tests and doctests, the notebooks under nbval, the browser test,
+# and the torchtext parity tests in their own torch 2.3.1 + torchtext 0.18.0 environment.
+test: setup browser-deps
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules seq2seq_lib tests
+	SEQ2SEQ_PROFILE=ci $(BIN)/python -m pytest $(PYTEST_FLAGS) --nbval-lax --nbval-current-env notebooks
+	bash tools/torchtext_env.sh
+
+unit: setup
+	$(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules seq2seq_lib tests
+
+browser-deps:
+	bash tools/browser_deps.sh
+
+# Re-execute every notebook in the small `ci` profile and save the outputs in place.
+notebooks: setup
+	$(BIN)/python tools/run_notebooks.py --profile ci
+
+benchmarks: setup
+	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .venv-torchtext .pytest_cache
