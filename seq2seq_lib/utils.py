@@ -1,0 +1,77 @@
+"""Reproducibility and device choice: `set_seed` and `get_device`."""
+from __future__ import annotations
+
+import logging
+import random
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+DEVICE_KINDS = ("cuda", "mps", "cpu")
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's (CPU and every GPU) random number generators.
+
+    >>> set_seed(0); a = torch.rand(2); set_seed(0); torch.equal(a, torch.rand(2))
+    True
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2 ** 32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}.")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def get_device(prefer: str | None = None, verbose: bool = True) -> torch.device:
+    """CUDA if present, else Apple MPS, else CPU; `prefer` ("cpu", "cuda", "cuda:1", "mps") forces one.
+
+    Prints (and logs) one line saying which device was picked and why.
+
+    >>> get_device("cpu", verbose=False)
+    device(type='cpu')
+    """
+    if prefer is not None:
+        try:
+            device = torch.device(prefer)
+        except (RuntimeError, TypeError) as error:
+            raise ValueError(f"Unknown device {prefer!r}; use one of {DEVICE_KINDS} "
+                             "(optionally with an index, e.g. 'cuda:0') or None to pick.") from error
+        if device.type not in DEVICE_KINDS:
+            raise ValueError(f"Device type {device.type!r} is not supported; use one of {DEVICE_KINDS}.")
+        available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}[device.type]
+        if device.type == "cuda" and available and (device.index or 0) >= torch.cuda.device_count():
+            available = False
+        if not available:
+            raise ValueError(f"Device {prefer!r} was asked for but is not available here; "
+                             "pass None to pick automatically or 'cpu' to force the CPU.")
+        message = f"Using {_describe(device)} (asked for {prefer!r})."
+    elif torch.cuda.is_available():
+        device = torch.device("cuda")
+        message = f"Using {_describe(device)}."
+    elif _mps_available():
+        device = torch.device("mps")
+        message = "Using Apple MPS (no CUDA GPU found)."
+    else:
+        device = torch.device("cpu")
+        message = ("Using the CPU: no CUDA GPU or Apple MPS found. Training works but is slow; "
+                   "on Colab choose Runtime > Change runtime type > GPU.")
+    logger.info(message)
+    if verbose:
+        print(message)
+    return device
+
+
+def _describe(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"CUDA GPU {torch.cuda.get_device_name(device)} ({device})"
+    return {"mps": "Apple MPS", "cpu": "the CPU"}[device.type]
+
+
+__all__ = ["set_seed", "get_device"]
