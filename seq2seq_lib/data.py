@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -95,7 +96,7 @@ def download_file(name: str, target_dir: Path, base_url: str = BASE_URL, timeout
             raise DataError(f"Downloaded {name} has sha256 {actual[:12]}..., expected "
                             f"{SHA256[name][:12]}...; the download was damaged. Run again. " + OFFLINE_HELP)
         os.replace(tmp, target)
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:  # HTTPException: cut-off body
         raise DataError(f"Could not download {name} from {base_url} ({exc}). " + OFFLINE_HELP) from exc
     finally:
         if os.path.exists(tmp_name):
