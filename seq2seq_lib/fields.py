@@ -81,6 +81,8 @@ class Field:
 
     def preprocess_many(self, texts: Iterable[str]) -> list[list[str]]:
         """`preprocess` for many sentences at once (spaCy's pipe is faster than a loop)."""
+        if isinstance(texts, str):
+            raise TypeError("preprocess_many takes a list of sentences; use preprocess(text) for one sentence.")
         texts = [check_sentence(text) for text in texts]
         return [self._finish([t.text for t in doc]) for doc in self.tokenizer.pipe(texts, batch_size=2000)]
 
