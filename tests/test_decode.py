@@ -1,0 +1,169 @@
+"""Greedy decoding and beam search: exactness, batching, stopping, modes, validation."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seq2seq_lib.attention import AttentionState, build_attention_model
+from seq2seq_lib.config import ModelConfig
+from seq2seq_lib.decode import beam_search, decoder_step, greedy_decode, select_state
+from seq2seq_lib.models import build_model
+
+PAD, SOS, EOS = 1, 2, 3
+KINDS = [("lstm", False), ("gru", True), ("lstm", True)]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_model(rnn_type: str, attention: bool, seed: int = 0, trg_vocab: int = 6, std: float = 1.0):
+    """A tiny model with large random weights, so that its distributions are far from uniform."""
+    torch.manual_seed(seed)
+    config = ModelConfig(emb_dim=8, hidden_dim=8, n_layers=1, dropout=0.3, rnn_type=rnn_type,
+                         attention=attention)
+    model = (build_attention_model if attention else build_model)(config, 12, trg_vocab, PAD, SOS)
+    for param in model.parameters():
+        torch.nn.init.normal_(param, 0.0, std)
+    return model
+
+
+def batch_of(seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([len(s) for s in seqs])
+    src = torch.full((int(lengths.max()), len(seqs)), PAD, dtype=torch.long)
+    for column, seq in enumerate(seqs):
+        src[: len(seq), column] = torch.tensor(seq)
+    return src, lengths
+
+
+SRC, LENGTHS = batch_of([[SOS, 4, 5, 6, 7, 8, EOS], [SOS, 9, EOS], [SOS, 10, 11, 4, EOS], [SOS, 6, 6, EOS]])
+
+
+def exhaustive_best(model, src: torch.Tensor, max_len: int) -> tuple[float, list[int]]:
+    """Score every sequence up to max_len (ending in <eos>, or cut at max_len) by depth-first search."""
+    best: tuple[float, list[int]] = (float("-inf"), [])
+    model.eval()
+    with torch.no_grad():
+        def visit(token: int, state, prefix: list[int], score: float) -> None:
+            nonlocal best
+            log_probs, state, _ = decoder_step(model, torch.tensor([token]), state)
+            for next_token, log_prob in enumerate(log_probs[0].tolist()):
+                sequence, total = prefix + [next_token], score + log_prob
+                if next_token == EOS or len(sequence) == max_len:
+                    best = max(best, (total, sequence))
+                else:
+                    visit(next_token, state, sequence, total)
+        visit(SOS, model.encode(src), [], 0.0)
+    return best
+
+
+@pytest.mark.parametrize("rnn_type,attention", KINDS)
+def test_beam_size_one_equals_greedy(rnn_type, attention):
+    model = tiny_model(rnn_type, attention, trg_vocab=9)
+    greedy = greedy_decode(model, SRC, LENGTHS, max_len=12, sos_idx=SOS, eos_idx=EOS)
+    beam = beam_search(model, SRC, LENGTHS, beam_size=1, max_len=12, sos_idx=SOS, eos_idx=EOS)
+    assert beam.tokens == greedy.tokens
+    raw = [s * len(t) for s, t in zip(beam.scores, beam.tokens)]  # undo length normalisation
+    assert raw == pytest.approx(greedy.scores, abs=1e-4)
+    if attention:
+        assert all(torch.allclose(b, g) for b, g in zip(beam.attention, greedy.attention))
+
+
+@pytest.mark.parametrize("rnn_type,attention", KINDS)
+def test_large_beam_finds_the_exhaustive_optimum(rnn_type, attention):
+    suboptimal_greedy = 0
+    for seed in range(6):
+        model = tiny_model(rnn_type, attention, seed=seed)
+        src = SRC[:, seed % 4: seed % 4 + 1][: int(LENGTHS[seed % 4])]
+        score, sequence = exhaustive_best(model, src, max_len=4)
+        beam = beam_search(model, src, beam_size=130, max_len=4, sos_idx=SOS, eos_idx=EOS, length_penalty=0.0)
+        assert beam.tokens[0] == sequence and beam.scores[0] == pytest.approx(score, abs=1e-4)
+        greedy = greedy_decode(model, src, max_len=4, sos_idx=SOS, eos_idx=EOS)
+        assert greedy.scores[0] <= score + 1e-4
+        suboptimal_greedy += greedy.tokens[0] != sequence
+    if not attention:  # with these seeds greedy misses the optimum, so the search did real work
+        assert suboptimal_greedy >= 1
+
+
+@pytest.mark.parametrize("rnn_type,attention", KINDS)
+@pytest.mark.parametrize("beam_size", [None, 3])
+def test_batched_equals_one_at_a_time(rnn_type, attention, beam_size):
+    model = tiny_model(rnn_type, attention, trg_vocab=9, std=0.6)
+    kwargs = dict(max_len=10, sos_idx=SOS, eos_idx=EOS)
+
+    def run(src, lengths):
+        if beam_size is None:
+            return greedy_decode(model, src, lengths, **kwargs)
+        return beam_search(model, src, lengths, beam_size=beam_size, length_penalty=0.7, **kwargs)
+
+    batched = run(SRC, LENGTHS)
+    for column, length in enumerate(LENGTHS.tolist()):
+        single = run(SRC[:length, column:column + 1], LENGTHS[column:column + 1])
+        assert single.tokens[0] == batched.tokens[column]
+        assert single.scores[0] == pytest.approx(batched.scores[column], abs=1e-4)
+        if attention:
+            assert batched.attention[column].shape == (len(single.tokens[0]), length)
+            assert torch.allclose(single.attention[0], batched.attention[column], atol=1e-5)
+            assert torch.allclose(batched.attention[column].sum(1), torch.ones(len(single.tokens[0])))
+
+
+@pytest.mark.parametrize("rnn_type,attention", KINDS)
+def test_max_len_and_stopping_at_eos(rnn_type, attention):
+    model = tiny_model(rnn_type, attention)
+    with torch.no_grad():
+        model.decoder.fc_out.bias[EOS] = -1e4  # never <eos>: every output runs to max_len
+    for decoded in (greedy_decode(model, SRC, LENGTHS, max_len=5, sos_idx=SOS, eos_idx=EOS),
+                    beam_search(model, SRC, LENGTHS, beam_size=4, max_len=5, sos_idx=SOS, eos_idx=EOS)):
+        assert [len(t) for t in decoded.tokens] == [5] * 4 and all(EOS not in t for t in decoded.tokens)
+    steps = []
+    model.decoder.embedding.register_forward_hook(lambda *args: steps.append(1))
+    with torch.no_grad():
+        model.decoder.fc_out.bias[EOS] = 1e4  # always <eos>: one step, then the loop stops
+    for decoded in (greedy_decode(model, SRC, LENGTHS, max_len=30, sos_idx=SOS, eos_idx=EOS),
+                    beam_search(model, SRC, LENGTHS, beam_size=4, max_len=30, sos_idx=SOS, eos_idx=EOS)):
+        assert decoded.tokens == [[EOS]] * 4
+    assert len(steps) == 2
+
+
+@pytest.mark.parametrize("rnn_type,attention", KINDS)
+def test_decoding_runs_in_eval_mode_without_grad_and_restores_the_mode(rnn_type, attention):
+    model = tiny_model(rnn_type, attention).train()
+    seen = []
+    model.decoder.embedding.register_forward_hook(
+        lambda module, *args: seen.append((module.training, torch.is_grad_enabled())))
+    first = greedy_decode(model, SRC, LENGTHS, max_len=8, sos_idx=SOS, eos_idx=EOS)
+    again = greedy_decode(model, SRC, LENGTHS, max_len=8, sos_idx=SOS, eos_idx=EOS)  # dropout would differ
+    beam_search(model, SRC, LENGTHS, beam_size=2, max_len=8, sos_idx=SOS, eos_idx=EOS)
+    assert first == again if not attention else first.tokens == again.tokens
+    assert seen and set(seen) == {(False, False)}
+    assert model.training
+
+
+def test_select_state_keeps_named_tuples_and_none():
+    state = AttentionState(torch.zeros(2, 3, 4), None, torch.zeros(5, 3, 6), torch.zeros(5, 3, 4),
+                           torch.ones(5, 3, dtype=torch.bool))
+    picked = select_state(state, torch.tensor([2, 2, 0, 1]))
+    assert isinstance(picked, AttentionState) and picked.cell is None
+    assert picked.hidden.shape == (2, 4, 4) and picked.mask.shape == (5, 4)
+    with pytest.raises(TypeError, match="tensors"):
+        select_state([torch.zeros(1, 2)], torch.tensor([0]))
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda m: greedy_decode(m, SRC, LENGTHS, max_len=0), "max_len"),
+    (lambda m: greedy_decode(m, SRC.float(), LENGTHS), "LongTensor"),
+    (lambda m: greedy_decode(m, SRC[:, 0], LENGTHS), "seq_len, batch"),
+    (lambda m: greedy_decode(m, SRC, LENGTHS[:2]), "src_lengths"),
+    (lambda m: greedy_decode(m, SRC, LENGTHS, eos_idx=99), "eos_idx"),
+    (lambda m: greedy_decode("model", SRC, LENGTHS), "Seq2Seq"),
+    (lambda m: beam_search(m, SRC, LENGTHS, beam_size=0), "beam_size"),
+    (lambda m: beam_search(m, SRC, LENGTHS, length_penalty=-1.0), "length_penalty"),
+])
+def test_bad_arguments_name_the_problem(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call(tiny_model("lstm", False))
