@@ -1,0 +1,120 @@
+"""Notebook 08 in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
+
+Runs every cell, types a German sentence into the translate widget and checks that an English
+translation appears. A screenshot is saved to `artifacts/browser/`. Skipped when Chromium or
+Playwright is missing, unless SEQ2SEQ_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = "notebooks/08_inference_bleu.ipynb"
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SENTENCE = "Ein Mann spielt Gitarre."
+
+pytestmark = pytest.mark.browser
+
+
+def _require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("SEQ2SEQ_REQUIRE_BROWSER") == "1":
+        pytest.fail(reason + " (SEQ2SEQ_REQUIRE_BROWSER=1 makes this a failure)")
+    pytest.skip(reason)
+
+
+def _chromium() -> str | None:
+    return os.environ.get("SEQ2SEQ_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_server(url: str, process: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout} s")
+
+
+@pytest.fixture()
+def jupyter_lab(tmp_path):
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, SEQ2SEQ_PROFILE="ci", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    log = open(tmp_path / "lab.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", "--ServerApp.disable_check_xsrf=True", "--allow-root",
+         f"--ServerApp.root_dir={ROOT}", "--LabApp.news_url=", "--LabApp.collaborative=False"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    try:
+        _wait_for_server(f"http://127.0.0.1:{port}/api?token={token}", process)
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_translate_widget_in_jupyterlab(jupyter_lab, tmp_path):
+    _require((ROOT / NOTEBOOK).is_file(), f"{NOTEBOOK} does not exist yet")
+    chromium = _chromium()
+    _require(chromium is not None, "Chromium is not installed (make browser-deps installs Debian's chromium)")
+    playwright = pytest.importorskip("playwright.sync_api") if os.environ.get(
+        "SEQ2SEQ_REQUIRE_BROWSER") != "1" else __import__("playwright.sync_api").sync_api
+    base, token = jupyter_lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS + [
+            f"--user-data-dir={tmp_path / 'profile'}"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            page.click("text=Run", timeout=30_000)
+            page.click("text=Run All Cells", timeout=30_000)
+            text_box = page.locator(".seq2seq-translate-input input, .seq2seq-translate-input textarea").first
+            text_box.wait_for(state="attached", timeout=300_000)
+            text_box.scroll_into_view_if_needed()
+            text_box.fill(SENTENCE)
+            page.locator(".seq2seq-translate-button button, button.seq2seq-translate-button").first.click()
+            output = page.locator(".seq2seq-translation")
+            page.wait_for_function(
+                "() => { const el = document.querySelector('.seq2seq-translation');"
+                " return el && /[a-z]/.test(el.innerText) && !el.innerText.includes('Translating'); }",
+                timeout=120_000)
+            translation = output.first.inner_text()
+            output.first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "08_translate_widget.png"), full_page=False)
+        finally:
+            browser.close()
+    assert re.search(r"[a-z]{2,}", translation), f"no English words in the widget's output: {translation!r}"
+    assert SENTENCE not in translation, "the widget echoed the German input instead of translating it"
