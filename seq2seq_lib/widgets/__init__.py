@@ -1,0 +1,5 @@
+"""The logic behind the notebooks' interactive widgets, as plain functions with tests.
+
+One module per topic (for example `text_pipeline` for notebook 01); a notebook only creates the
+ipywidgets controls and connects them to these functions.
+"""
