@@ -8,6 +8,7 @@ teacher-forced steps and projects onto the vocabulary only where it must.
 Decoder protocol (what `Seq2Seq` needs, so an attention decoder can plug in):
 `init_state(enc_outputs, hidden, cell, src_mask) -> state`,
 `run(inputs (k, B), state) -> (features (k, B, F), state)`, `project(features) -> logits`.
+A decoder with an nn.Linear `fc_out` must have `project == fc_out`: `Seq2Seq.loss` fuses it.
 """
 from __future__ import annotations
 
@@ -211,13 +212,16 @@ class Seq2Seq(nn.Module):
                         src_lengths: Tensor | None = None) -> Tensor:
         """Decoder features (T-1, B, F) for output rows 1..T-1, before the vocabulary projection.
 
-        Input to step 1 is trg[0]; after each step a coin (torch RNG, shared by the batch) picks
-        the gold token with probability `teacher_forcing_ratio`, else the model's argmax.
+        Input to step 1 is trg[0]; after each step a coin (torch's CPU RNG, shared by the batch)
+        picks the gold token with probability `teacher_forcing_ratio`, else the model's argmax.
         Consecutive gold inputs go through the RNN in one call.
         """
         self._check_inputs(src, trg, teacher_forcing_ratio, src_lengths)
         n_steps = trg.shape[0] - 1
-        gold = (torch.rand(n_steps) < teacher_forcing_ratio).tolist()  # gold[i-1]: step i's input
+        if 0.0 < teacher_forcing_ratio < 1.0:  # gold[i-1]: is step i's input the gold token?
+            gold = (torch.rand(n_steps) < teacher_forcing_ratio).tolist()
+        else:  # ratios 0 and 1 need no coins (and leave the RNG untouched)
+            gold = [teacher_forcing_ratio == 1.0] * n_steps
         state = self.encode(src, src_lengths)
         blocks: list[Tensor] = []
         start, first = 0, trg[:1]  # (1, B): <sos>
@@ -280,9 +284,9 @@ def build_model(config: ModelConfig, src_vocab_size: int, trg_vocab_size: int,
         raise ValueError("build_model builds the plain encoder-decoder; for attention=True use the "
                          "builder in seq2seq_lib.attention, or pass replace(config, attention=False).")
     for name, size in (("src_vocab_size", src_vocab_size), ("trg_vocab_size", trg_vocab_size)):
-        if not isinstance(size, int) or size <= max(pad_idx, sos_idx):
-            raise ValueError(f"{name} must be an integer > {max(pad_idx, sos_idx)} (the specials "
-                             f"need ids 0..3), got {size!r}; pass len(vocab).")
+        if isinstance(size, bool) or not isinstance(size, int) or size < 4 or size <= max(pad_idx, sos_idx):
+            raise ValueError(f"{name} must be an integer >= 4 (the specials <unk> <pad> <sos> <eos> "
+                             f"take ids 0..3), got {size!r}; pass len(vocab).")
     sizes = (config.emb_dim, config.hidden_dim, config.n_layers, config.dropout, config.rnn_type)
     model = Seq2Seq(Encoder(src_vocab_size, *sizes), Decoder(trg_vocab_size, *sizes), pad_idx, sos_idx)
     for param in model.parameters():

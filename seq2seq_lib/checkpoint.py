@@ -1,0 +1,186 @@
+"""Checkpoints: everything needed to translate with a model or resume its training exactly.
+
+A checkpoint is a plain dict (configs as dicts, vocabularies as `Vocab.to_dict()`, RNG states
+as lists and tensors) saved with `torch.save` and read back with `weights_only=True`, so
+loading one never runs code. Files are written atomically: a temp file in the same
+directory, then `os.replace`, so an interrupted save never leaves a half-written checkpoint.
+"""
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .config import DataConfig, ModelConfig, TrainConfig
+
+FORMAT = "seq2seq_lib.checkpoint/1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is unreadable or does not fit the model/data at hand; the message says why."""
+
+
+def _as_dict(config: Any, kind: type) -> dict | None:
+    if config is None:
+        return None
+    if not isinstance(config, kind):
+        raise ValueError(f"Expected a {kind.__name__}, got {type(config).__name__}.")
+    return asdict(config)
+
+
+def _vocab_dict(vocab: Any) -> dict | None:
+    if vocab is None or isinstance(vocab, dict):
+        return vocab
+    if not hasattr(vocab, "to_dict"):
+        raise ValueError(f"Expected a Vocab (with .to_dict()), got {type(vocab).__name__}.")
+    return vocab.to_dict()
+
+
+def rng_state() -> dict:
+    """Python's, NumPy's and torch's (CPU and CUDA) random states, in a weights_only-safe form."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {"python": random.getstate(),
+            "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(gauss)],
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore the states saved by `rng_state` (CUDA ones only where the same GPUs exist)."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"].cpu())
+    if state["cuda"] and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, model_config: ModelConfig,
+                    train_config: TrainConfig | None = None, data_config: DataConfig | None = None,
+                    src_vocab: Any = None, trg_vocab: Any = None,
+                    optimizer: torch.optim.Optimizer | None = None, scaler: Any = None,
+                    epoch: int = 0, history: dict | None = None, best_val_loss: float | None = None,
+                    save_rng: bool = True, extra: dict | None = None) -> Path:
+    """Write a checkpoint atomically to `path` and return it; `epoch` counts completed epochs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    checkpoint = {
+        "format": FORMAT,
+        "model_config": _as_dict(model_config, ModelConfig),
+        "train_config": _as_dict(train_config, TrainConfig),
+        "data_config": _as_dict(data_config, DataConfig),
+        "src_vocab": _vocab_dict(src_vocab),
+        "trg_vocab": _vocab_dict(trg_vocab),
+        "model_state": model.state_dict(),
+        "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
+        "scaler_state": scaler.state_dict() if scaler is not None else None,
+        "rng_state": rng_state() if save_rng else None,
+        "epoch": int(epoch),
+        "history": history,
+        "best_val_loss": best_val_loss,
+        "extra": extra or {},
+    }
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            torch.save(checkpoint, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # also on KeyboardInterrupt: never leave the temp file behind
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a checkpoint written by `save_checkpoint`; clear errors for missing/corrupt/foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}; check the path, or train first "
+                                "(fit() writes best.pt and last.pt into its out_dir).")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except PermissionError as error:
+        raise CheckpointError(f"{path} exists but cannot be read ({error}); check its permissions.") from error
+    except Exception as error:  # the unpickler reports damage as EOFError, KeyError, RuntimeError, ...
+        raise CheckpointError(
+            f"{path} is corrupt, truncated or not a PyTorch file ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:200] if str(error) else 'no details'}). Delete it and use "
+            "another checkpoint (e.g. best.pt or last.pt) or train again.") from error
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        found = checkpoint.get("format") if isinstance(checkpoint, dict) else type(checkpoint).__name__
+        raise CheckpointError(
+            f"{path} is a PyTorch file but not a {FORMAT} checkpoint (found {found!r}). "
+            "A bare state_dict loads with model.load_state_dict(torch.load(path)); "
+            "checkpoints for this series come from save_checkpoint() or fit().")
+    return checkpoint
+
+
+def _vocab_size(vocab: Any) -> int | None:
+    if vocab is None:
+        return None
+    return len(vocab["itos"]) if isinstance(vocab, dict) else len(vocab)
+
+
+def check_compatible(checkpoint: dict, *, model_config: ModelConfig | None = None,
+                     src_vocab: Any = None, trg_vocab: Any = None,
+                     src_vocab_size: int | None = None, trg_vocab_size: int | None = None) -> None:
+    """Raise CheckpointError naming each way `checkpoint` differs from the given config/vocabularies."""
+    problems = []
+    saved = checkpoint.get("model_config") or {}
+    if model_config is not None:
+        for f in fields(ModelConfig):
+            mine, theirs = getattr(model_config, f.name), saved.get(f.name)
+            if mine != theirs:
+                problems.append(f"model_config.{f.name} is {mine!r} here but {theirs!r} in the checkpoint")
+    for side, vocab, size in (("src", src_vocab, src_vocab_size), ("trg", trg_vocab, trg_vocab_size)):
+        stored = checkpoint.get(f"{side}_vocab")
+        size = size if size is not None else _vocab_size(vocab)
+        if size is not None and stored is not None and size != _vocab_size(stored):
+            problems.append(f"{side} vocabulary has {size} entries here but {_vocab_size(stored)} "
+                            "in the checkpoint")
+        elif vocab is not None and stored is not None and _vocab_dict(vocab)["itos"] != stored["itos"]:
+            problems.append(f"{side} vocabulary has the same size but different tokens/order")
+    if problems:
+        raise CheckpointError(
+            "The checkpoint does not match: " + "; ".join(problems) + ". Fix: build the model and data "
+            "from the checkpoint's own configs and vocabularies (model_from_checkpoint, "
+            "vocabs_from_checkpoint), or retrain with the current ones.")
+
+
+def model_from_checkpoint(checkpoint: dict, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model described by `checkpoint` (plain or attention) and load its weights."""
+    config = ModelConfig(**checkpoint["model_config"])
+    sizes = (_vocab_size(checkpoint["src_vocab"]), _vocab_size(checkpoint["trg_vocab"]))
+    if None in sizes:
+        raise CheckpointError("This checkpoint has no vocabularies, so its model cannot be rebuilt; "
+                              "save it with src_vocab= and trg_vocab=.")
+    if config.attention:
+        from .attention import build_attention_model as build
+    else:
+        from .models import build_model as build
+    model = build(config, *sizes)
+    model.load_state_dict(checkpoint["model_state"])
+    return model.to(device)
+
+
+def vocabs_from_checkpoint(checkpoint: dict) -> tuple[Any, Any]:
+    """The (src_vocab, trg_vocab) stored in `checkpoint`, as `Vocab` objects."""
+    from .vocab import Vocab
+
+    if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
+        raise CheckpointError("This checkpoint has no vocabularies; save it with src_vocab= and trg_vocab=.")
+    return Vocab.from_dict(checkpoint["src_vocab"]), Vocab.from_dict(checkpoint["trg_vocab"])
+
+
+__all__ = ["FORMAT", "CheckpointError", "rng_state", "set_rng_state", "save_checkpoint",
+           "load_checkpoint", "check_compatible", "model_from_checkpoint", "vocabs_from_checkpoint"]

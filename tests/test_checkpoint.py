@@ -1,0 +1,134 @@
+"""Checkpoints: round trip, atomic writes, and a clear error for every kind of bad file."""
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from seq2seq_lib import checkpoint as ckpt
+from seq2seq_lib.checkpoint import (CheckpointError, check_compatible, load_checkpoint, model_from_checkpoint,
+                                    rng_state, save_checkpoint, set_rng_state, vocabs_from_checkpoint)
+from seq2seq_lib.config import DataConfig, ModelConfig, TrainConfig
+from seq2seq_lib.models import build_model
+from seq2seq_lib.vocab import Vocab
+
+CONFIG = ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0)
+SRC_VOCAB = Vocab.build([["ein", "hund", "läuft"], ["eine", "katze"]], min_freq=1)
+TRG_VOCAB = Vocab.build([["a", "dog", "runs"], ["a", "cat", "sleeps"]], min_freq=1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def trained_parts():
+    torch.manual_seed(0)
+    model = build_model(CONFIG, len(SRC_VOCAB), len(TRG_VOCAB))
+    optimizer = torch.optim.Adam(model.parameters())
+    src, trg = torch.full((4, 2), 5), torch.full((3, 2), 4)
+    model.loss(src, trg, 1.0)[0].backward()
+    optimizer.step()
+    return model, optimizer, (src, trg)
+
+
+def save(path, model, optimizer, **extra):
+    return save_checkpoint(path, model=model, model_config=CONFIG, train_config=TrainConfig(epochs=3),
+                           data_config=DataConfig(), src_vocab=SRC_VOCAB, trg_vocab=TRG_VOCAB,
+                           optimizer=optimizer, epoch=2, history={"train_loss": [3.0, 2.0]},
+                           best_val_loss=2.5, **extra)
+
+
+def test_round_trip_restores_model_configs_vocabs_and_optimizer(tmp_path):
+    model, optimizer, (src, trg) = trained_parts()
+    path = save(tmp_path / "run" / "last.pt", model, optimizer)
+    checkpoint = load_checkpoint(path)
+    assert checkpoint["epoch"] == 2 and checkpoint["best_val_loss"] == 2.5
+    assert checkpoint["model_config"] == {**vars(CONFIG)} and checkpoint["train_config"]["epochs"] == 3
+    assert checkpoint["history"] == {"train_loss": [3.0, 2.0]}
+    rebuilt = model_from_checkpoint(checkpoint).eval()
+    with torch.no_grad():
+        assert torch.equal(rebuilt(src, trg, 1.0), model.eval()(src, trg, 1.0))
+    src_vocab, trg_vocab = vocabs_from_checkpoint(checkpoint)
+    assert src_vocab.itos == SRC_VOCAB.itos and trg_vocab.itos == TRG_VOCAB.itos
+    fresh = torch.optim.Adam(rebuilt.parameters())
+    fresh.load_state_dict(checkpoint["optimizer_state"])
+    assert fresh.state_dict()["state"][0]["step"] == 1
+
+
+def test_rng_state_round_trip():
+    state = rng_state()
+    draws = (random.random(), np.random.rand(), torch.rand(3))
+    set_rng_state(state)
+    assert (random.random(), np.random.rand()) == draws[:2] and torch.equal(torch.rand(3), draws[2])
+
+
+def test_save_is_atomic_and_a_failed_save_keeps_the_old_file(tmp_path, monkeypatch):
+    model, optimizer, _ = trained_parts()
+    path = save(tmp_path / "best.pt", model, optimizer)
+    before = path.read_bytes()
+
+    def broken_save(obj, file):
+        file.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ckpt.torch, "save", broken_save)
+    with pytest.raises(KeyboardInterrupt):
+        save(path, model, optimizer)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["best.pt"]  # no temp file left behind
+
+
+def test_missing_file_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No checkpoint at .*train first"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_truncated_file_is_reported_as_corrupt(tmp_path):
+    model, optimizer, _ = trained_parts()
+    path = save(tmp_path / "last.pt", model, optimizer)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt, truncated"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, I am a text file\n", bytes(range(256)) * 10])
+def test_garbage_file_is_reported_as_corrupt(tmp_path, content):
+    path = tmp_path / "x.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a PyTorch file"):
+        load_checkpoint(path)
+
+
+def test_bare_state_dict_is_not_a_checkpoint(tmp_path):
+    model, _, _ = trained_parts()
+    path = tmp_path / "weights.pt"
+    torch.save(model.state_dict(), path)
+    with pytest.raises(CheckpointError, match="not a seq2seq_lib.checkpoint/1 checkpoint.*load_state_dict"):
+        load_checkpoint(path)
+
+
+def test_mismatched_vocab_or_config_names_the_problem_and_the_fix(tmp_path):
+    model, optimizer, _ = trained_parts()
+    checkpoint = load_checkpoint(save(tmp_path / "best.pt", model, optimizer))
+    check_compatible(checkpoint, model_config=CONFIG, src_vocab=SRC_VOCAB, trg_vocab=TRG_VOCAB)
+    with pytest.raises(CheckpointError, match=rf"trg vocabulary has 5893 entries here but {len(TRG_VOCAB)} .*Fix"):
+        check_compatible(checkpoint, trg_vocab_size=5893)
+    with pytest.raises(CheckpointError, match="model_config.hidden_dim is 512 here but 16"):
+        check_compatible(checkpoint, model_config=replace(CONFIG, hidden_dim=512))
+    shuffled = Vocab(SRC_VOCAB.itos[:4] + SRC_VOCAB.itos[4:][::-1])
+    with pytest.raises(CheckpointError, match="same size but different tokens"):
+        check_compatible(checkpoint, src_vocab=shuffled)
+
+
+def test_checkpoint_without_vocabularies_cannot_rebuild_a_model(tmp_path):
+    model, _, _ = trained_parts()
+    path = save_checkpoint(tmp_path / "bare.pt", model=model, model_config=CONFIG)
+    with pytest.raises(CheckpointError, match="no vocabularies"):
+        model_from_checkpoint(load_checkpoint(path))

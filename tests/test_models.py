@@ -1,0 +1,251 @@
+"""Properties of the encoder-decoder: sizes, shapes, teacher forcing, padding, loss, learning."""
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seq2seq_lib.config import ModelConfig
+from seq2seq_lib.models import Decoder, Encoder, Seq2Seq, build_model, count_parameters, linear_cross_entropy
+
+PAD, SOS, EOS = 1, 2, 3
+SMALL = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.0)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_model(rnn_type: str = "lstm", dropout: float = 0.0, src_vocab: int = 23, trg_vocab: int = 29) -> Seq2Seq:
+    torch.manual_seed(0)
+    return build_model(replace(SMALL, rnn_type=rnn_type, dropout=dropout), src_vocab, trg_vocab)
+
+
+def random_pair(src_len: int = 7, trg_len: int = 9, batch: int = 4, src_vocab: int = 23, trg_vocab: int = 29,
+                seed: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    gen = torch.Generator().manual_seed(seed)
+    src = torch.randint(4, src_vocab, (src_len, batch), generator=gen)
+    trg = torch.randint(4, trg_vocab, (trg_len, batch), generator=gen)
+    src[0], trg[0] = SOS, SOS
+    return src, trg
+
+
+def test_classic_model_has_13_898_501_parameters():
+    assert count_parameters(build_model(ModelConfig(), 7853, 5893)) == 13_898_501
+
+
+def test_init_is_uniform_in_plus_minus_0_08():
+    values = torch.cat([p.flatten() for p in small_model().parameters()])
+    assert values.abs().max() <= 0.08 and values.std() > 0.04
+
+
+@pytest.mark.parametrize("rnn_type", ["lstm", "gru"])
+def test_shapes_and_empty_row_zero(rnn_type):
+    model = small_model(rnn_type).eval()
+    src, trg = random_pair()
+    outputs, hidden, cell = model.encoder(src)
+    assert outputs.shape == (7, 4, 32) and hidden.shape == (2, 4, 32)
+    assert (cell is None) == (rnn_type == "gru")
+    logits = model(src, trg, 0.5)
+    assert logits.shape == (9, 4, 29)
+    assert torch.equal(logits[0], torch.zeros(4, 29))
+    assert logits[1:].abs().sum(-1).min() > 0
+
+
+@pytest.mark.parametrize("rnn_type", ["lstm", "gru"])
+def test_teacher_forced_equals_step_by_step_on_gold_inputs(rnn_type):
+    model = small_model(rnn_type).eval()
+    src, trg = random_pair()
+    with torch.no_grad():
+        fast = model(src, trg, teacher_forcing_ratio=1.0)
+        _, hidden, cell = model.encoder(src)
+        slow = [torch.zeros(4, 29)]
+        for t in range(1, trg.shape[0]):
+            logits, hidden, cell = model.decoder(trg[t - 1], hidden, cell)
+            slow.append(logits)
+    assert torch.allclose(fast, torch.stack(slow), atol=1e-5)
+
+
+def manual_decode(model: Seq2Seq, src: torch.Tensor, trg: torch.Tensor, gold_next: list[bool]) -> torch.Tensor:
+    """Step-by-step reference: after step t feed trg[t] if gold_next[t-1] else the argmax."""
+    _, hidden, cell = model.encoder(src)
+    outputs, input = [torch.zeros(trg.shape[1], model.decoder.vocab_size)], trg[0]
+    for t in range(1, trg.shape[0]):
+        logits, hidden, cell = model.decoder(input, hidden, cell)
+        outputs.append(logits)
+        input = trg[t] if gold_next[t - 1] else logits.argmax(-1)
+    return torch.stack(outputs)
+
+
+def test_mixed_teacher_forcing_follows_the_coin_flips():
+    model = small_model().eval()
+    src, trg = random_pair(trg_len=12)
+    torch.manual_seed(5)
+    coins = (torch.rand(11) < 0.5).tolist()
+    assert 0 < sum(coins[:-1]) < 10  # a real mixture of gold and predicted inputs
+    torch.manual_seed(5)
+    with torch.no_grad():
+        fast = model(src, trg, 0.5)
+        slow = manual_decode(model, src, trg, coins)
+    assert torch.allclose(fast, slow, atol=1e-5)
+
+
+def test_ratio_zero_uses_only_the_models_own_predictions():
+    model = small_model().eval()
+    src, trg = random_pair()
+    other = trg.clone()
+    other[1:] = torch.randint(4, 29, other[1:].shape)
+    with torch.no_grad():
+        assert torch.equal(model(src, trg, 0.0), model(src, other, 0.0))
+        assert torch.allclose(model(src, trg, 0.0), manual_decode(model, src, trg, [False] * 8), atol=1e-5)
+        assert not torch.allclose(model(src, trg, 1.0), model(src, other, 1.0))
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.5, 1.0])
+def test_loss_equals_cross_entropy_on_outputs_and_grads_match(ratio):
+    model = small_model()
+    src, trg = random_pair()
+    trg[6:, :2] = PAD  # two shorter targets
+    criterion = nn.CrossEntropyLoss(ignore_index=PAD)
+    torch.manual_seed(3)
+    reference = criterion(model(src, trg, ratio)[1:].view(-1, 29), trg[1:].view(-1))
+    reference.backward()
+    expected = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    torch.manual_seed(3)
+    loss, n_tokens = model.loss(src, trg, ratio, criterion=criterion)
+    loss.backward()
+    assert n_tokens == int((trg[1:] != PAD).sum())
+    assert torch.allclose(loss, reference, atol=1e-6)
+    for got, want in zip((p.grad for p in model.parameters()), expected):
+        assert torch.allclose(got, want, atol=1e-6)
+
+
+def test_loss_with_label_smoothing_uses_the_given_criterion():
+    model = small_model().eval()
+    src, trg = random_pair()
+    criterion = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.1)
+    reference = criterion(model(src, trg, 1.0)[1:].view(-1, 29), trg[1:].view(-1))
+    assert torch.allclose(model.loss(src, trg, 1.0, criterion=criterion)[0], reference, atol=1e-6)
+    with pytest.raises(ValueError, match="ignore_index=1"):
+        model.loss(src, trg, 1.0, criterion=nn.CrossEntropyLoss(ignore_index=0))
+
+
+def test_linear_cross_entropy_over_several_chunks_matches_autograd():
+    torch.manual_seed(0)
+    x = torch.randn(1000, 8, requires_grad=True)  # 1000 rows of vocab 5000: three chunks
+    weight, bias = torch.randn(5000, 8, requires_grad=True), torch.randn(5000, requires_grad=True)
+    targets = torch.randint(0, 5000, (1000,))
+    fused = linear_cross_entropy(x, weight, bias, targets)
+    (2 * fused).backward()
+    grads = [t.grad.clone() for t in (x, weight, bias)]
+    for t in (x, weight, bias):
+        t.grad = None
+    reference = F.cross_entropy(F.linear(x, weight, bias), targets)
+    (2 * reference).backward()
+    assert torch.allclose(fused, reference, atol=1e-5)
+    for got, t in zip(grads, (x, weight, bias)):
+        assert torch.allclose(got, t.grad, atol=1e-6)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert abs(linear_cross_entropy(x, weight, bias, targets).item() - reference.item()) < 0.05 * reference.item()
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1.0])
+def test_padding_does_not_change_the_loss(ratio):
+    model = small_model().eval()
+    gen = torch.Generator().manual_seed(4)
+    pairs = [(torch.randint(4, 23, (n,), generator=gen), torch.randint(4, 29, (m,), generator=gen))
+             for n, m in [(5, 7), (8, 4), (3, 9)]]
+    total = tokens = 0.0
+    with torch.no_grad():
+        for src, trg in pairs:  # one sentence at a time, no padding at all
+            src, trg = torch.cat([torch.tensor([SOS]), src])[:, None], torch.cat([torch.tensor([SOS]), trg])[:, None]
+            loss, n = model.loss(src, trg, ratio, torch.tensor([src.shape[0]]))
+            total, tokens = total + loss.item() * n, tokens + n
+        src = nn.utils.rnn.pad_sequence([torch.cat([torch.tensor([SOS]), s]) for s, _ in pairs], padding_value=PAD)
+        trg = nn.utils.rnn.pad_sequence([torch.cat([torch.tensor([SOS]), t]) for _, t in pairs], padding_value=PAD)
+        lengths = torch.tensor([len(s) + 1 for s, _ in pairs])
+        batched, n = model.loss(src, trg, ratio, lengths)
+        extra = torch.full((3, 3), PAD)  # three more rows of padding on both sides
+        padded, _ = model.loss(torch.cat([src, extra]), torch.cat([trg, extra]), ratio, lengths)
+    assert n == tokens
+    assert abs(batched.item() - total / tokens) < 1e-5
+    assert abs(padded.item() - batched.item()) < 1e-5
+
+
+def test_same_seed_same_output_and_other_seed_differs():
+    model = small_model(dropout=0.3).train()
+    src, trg = random_pair()
+    runs = []
+    for seed in (7, 7, 8):
+        torch.manual_seed(seed)
+        runs.append(model(src, trg, 0.5))
+    assert torch.equal(runs[0], runs[1])
+    assert not torch.equal(runs[0], runs[2])
+
+
+def test_reverse_task_overfits_in_seconds():
+    torch.manual_seed(0)
+    vocab, length, batch = 10, 5, 64
+    model = build_model(ModelConfig(emb_dim=32, hidden_dim=128, n_layers=1, dropout=0.0), vocab, vocab)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+    def make_batch():
+        body = torch.randint(4, vocab, (length, batch))
+        eos = torch.full((1, batch), EOS)
+        sos = torch.full((1, batch), SOS)
+        return torch.cat([sos, body, eos]), torch.cat([sos, body.flip(0), eos])
+
+    for _ in range(300):
+        src, trg = make_batch()
+        optimizer.zero_grad()
+        loss, _ = model.loss(src, trg, 0.5)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+    src, trg = make_batch()
+    model.eval()
+    with torch.no_grad():
+        predicted = model(src, trg, 0.0)[1:].argmax(-1)  # free-running: only its own predictions
+    accuracy = (predicted == trg[1:]).float().mean().item()
+    assert loss.item() < 0.1 and accuracy > 0.95, (loss.item(), accuracy)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"hidden_dim": 0}, "hidden_dim must be a positive integer"),
+    ({"n_layers": 1.5}, "n_layers must be a positive integer"),
+    ({"dropout": 1.0}, "dropout must be in"),
+    ({"rnn_type": "rnn"}, "rnn_type must be one of"),
+])
+def test_invalid_config_values_raise(changes, message):
+    with pytest.raises(ValueError, match=message):
+        replace(ModelConfig(), **changes)
+
+
+def test_invalid_model_inputs_raise_clear_errors():
+    model = small_model()
+    src, trg = random_pair()
+    with pytest.raises(ValueError, match="src_vocab_size must be an integer >= 4"):
+        build_model(SMALL, 3, 29)
+    with pytest.raises(ValueError, match="attention"):
+        build_model(replace(SMALL, attention=True), 23, 29)
+    with pytest.raises(ValueError, match="must match"):
+        Seq2Seq(Encoder(23, 16, 32, 2, 0.0), Decoder(29, 16, 64, 2, 0.0))
+    with pytest.raises(ValueError, match="transpose"):
+        model(src.float(), trg)
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        model(src, trg[:, :3])
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        model(src, trg[:1])
+    with pytest.raises(ValueError, match="teacher_forcing_ratio"):
+        model(src, trg, 1.5)
+    with pytest.raises(ValueError, match="outside"):
+        model(src, trg + 100)
+    with pytest.raises(ValueError, match="src_lengths"):
+        model(src, trg, 0.5, torch.tensor([7, 7]))

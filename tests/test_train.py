@@ -1,0 +1,198 @@
+"""Training loop: epochs, evaluation, best/last checkpoints, exact resume, NaN and Ctrl-C handling."""
+import math
+from dataclasses import replace
+
+import matplotlib
+import pytest
+import torch
+from torch import nn
+
+from seq2seq_lib import train as train_module
+from seq2seq_lib.batching import BucketIterator
+from seq2seq_lib.checkpoint import load_checkpoint
+from seq2seq_lib.config import ModelConfig, TrainConfig
+from seq2seq_lib.models import build_model
+from seq2seq_lib.train import (History, NonFiniteLossError, TrainingInterrupted, evaluate, fit, plot_history,
+                               resolve_precision, train_epoch, train_step)
+from seq2seq_lib.vocab import Vocab
+
+matplotlib.use("Agg")
+PAD, SOS, EOS = 1, 2, 3
+CPU = torch.device("cpu")
+VOCAB = Vocab([["<unk>", "<pad>", "<sos>", "<eos>"][i] if i < 4 else f"w{i}" for i in range(12)])
+CONFIG = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.1)
+TRAIN = TrainConfig(epochs=2, lr=5e-3, precision="fp32", seed=3)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def copy_examples(n: int, seed: int) -> list:
+    gen = torch.Generator().manual_seed(seed)
+    examples = []
+    for _ in range(n):
+        body = torch.randint(4, len(VOCAB), (int(torch.randint(2, 7, (1,), generator=gen)),), generator=gen).tolist()
+        examples.append(([SOS, *body, EOS], [SOS, *body, EOS]))
+    return examples
+
+
+def iterators(shuffle_seed: int = 0):
+    train = BucketIterator(copy_examples(96, 0), batch_size=16, pad_idx=PAD, seed=shuffle_seed)
+    val = BucketIterator(copy_examples(32, 1), batch_size=16, pad_idx=PAD, shuffle=False)
+    return train, val
+
+
+def new_model(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_model(CONFIG, len(VOCAB), len(VOCAB))
+
+
+def run_fit(tmp_path, model=None, train_config=TRAIN, resume=False, batches=None):
+    train, val = batches or iterators()
+    return fit(model or new_model(), train, val, train_config=train_config, device=CPU, out_dir=tmp_path,
+               src_vocab=VOCAB, trg_vocab=VOCAB, model_config=CONFIG, resume=resume, progress=False)
+
+
+def test_train_epoch_lowers_the_loss_and_evaluate_reports_perplexity():
+    model, (train, val) = new_model(), iterators()
+    criterion = nn.CrossEntropyLoss(ignore_index=PAD)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    before = evaluate(model, val, criterion, CPU)
+    losses = [train_epoch(model, train, optimizer, criterion, 1.0, 1.0, CPU, progress=False) for _ in range(4)]
+    after = evaluate(model, val, criterion, CPU)
+    assert losses[-1] < losses[0] and after["loss"] < before["loss"]
+    assert after["perplexity"] == pytest.approx(math.exp(after["loss"]))
+    assert after["tokens"] == sum(len(t) - 1 for _, t in copy_examples(32, 1))
+
+
+def test_evaluate_is_token_weighted_and_leaves_the_weights_alone():
+    model, (_, val) = new_model(), iterators()
+    weights = [p.clone() for p in model.parameters()]
+    result = evaluate(model, val, None, CPU, teacher_forcing_ratio=1.0)
+    total = tokens = 0
+    model.eval()
+    with torch.no_grad():
+        for batch in val:
+            logits = model(batch.src, batch.trg, 1.0, batch.src_lengths)[1:]
+            total += nn.functional.cross_entropy(logits.flatten(0, 1), batch.trg[1:].flatten(), ignore_index=PAD,
+                                                 reduction="sum").item()
+            tokens += int((batch.trg[1:] != PAD).sum())
+    assert result["loss"] == pytest.approx(total / tokens, rel=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
+
+
+def test_bf16_step_on_cpu_is_close_to_fp32():
+    train, _ = iterators()
+    batch = next(iter(train))
+    losses = []
+    for precision in ("fp32", "bf16"):
+        model = new_model().eval()
+        optimizer = torch.optim.Adam(model.parameters())
+        losses.append(train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, precision)[0])
+    assert losses[1] == pytest.approx(losses[0], rel=0.02)
+
+
+def test_precision_choice():
+    assert resolve_precision("auto", CPU) in ("bf16", "fp32")
+    assert resolve_precision("bf16", CPU) == "bf16"
+    with pytest.raises(ValueError, match="fp16.*needs a CUDA GPU"):
+        resolve_precision("fp16", CPU)
+    with pytest.raises(ValueError, match="precision must be"):
+        resolve_precision("int8", CPU)
+
+
+def test_fit_keeps_the_lowest_validation_loss_in_best_pt(tmp_path, monkeypatch):
+    scripted = iter([3.0, 2.0, 2.5])
+    real_evaluate = train_module.evaluate
+
+    def fake_evaluate(*args, **kwargs):
+        return {**real_evaluate(*args, **kwargs), "loss": next(scripted)}
+
+    monkeypatch.setattr(train_module, "evaluate", fake_evaluate)
+    history = run_fit(tmp_path, train_config=replace(TRAIN, epochs=3))
+    assert history.val_loss == [3.0, 2.0, 2.5] and history.best_epoch == 2
+    best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
+    assert best["epoch"] == 2 and best["best_val_loss"] == 2.0 and best["optimizer_state"] is None
+    assert best["src_vocab"]["itos"] == VOCAB.itos and best["model_config"]["hidden_dim"] == 32
+    assert last["epoch"] == 3 and last["optimizer_state"] is not None and last["rng_state"] is not None
+    assert len(history.tokens_per_second) == 3 and min(history.tokens_per_second) > 0
+
+
+def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(tmp_path):
+    straight = new_model()
+    run_fit(tmp_path / "straight", straight)
+    run_fit(tmp_path / "split", new_model(), train_config=replace(TRAIN, epochs=1))
+    resumed = new_model(seed=99)  # its own weights are replaced by last.pt's
+    history = run_fit(tmp_path / "split", resumed, resume=True)
+    assert len(history.train_loss) == 2
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_resume_refuses_to_go_past_the_last_epoch(tmp_path):
+    run_fit(tmp_path, train_config=replace(TRAIN, epochs=1))
+    with pytest.raises(ValueError, match="already finished 1 epoch.*replace\\(train_config, epochs="):
+        run_fit(tmp_path, train_config=replace(TRAIN, epochs=1), resume=True)
+    with pytest.raises(FileNotFoundError, match="no .*last.pt.*without resume"):
+        run_fit(tmp_path / "empty", resume=True)
+
+
+def test_nan_loss_stops_with_a_clear_error_before_touching_the_weights(tmp_path):
+    model = new_model()
+    with torch.no_grad():
+        model.decoder.fc_out.bias[5] = float("nan")
+    weights = [p.clone() for p in model.parameters()]
+    with pytest.raises(NonFiniteLossError, match="batch 1.*lower learning rate"):
+        run_fit(tmp_path, model)
+    assert all(torch.equal(a.nan_to_num(), b.nan_to_num()) for a, b in zip(weights, model.parameters()))
+    assert not (tmp_path / "best.pt").exists()
+
+
+class InterruptingBatches:
+    """Yields the wrapped batches but raises KeyboardInterrupt at batch `at` of pass `on_pass`."""
+
+    def __init__(self, batches, on_pass: int, at: int) -> None:
+        self.batches, self.on_pass, self.at, self.passes = batches, on_pass, at, 0
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        self.passes += 1
+        for index, batch in enumerate(self.batches):
+            if self.passes == self.on_pass and index == self.at:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_ctrl_c_keeps_best_pt_saves_last_pt_and_says_how_to_resume(tmp_path):
+    train, val = iterators()
+    interrupting = InterruptingBatches(train, on_pass=2, at=3)
+    with pytest.raises(TrainingInterrupted, match=r"epoch 2 after 3/6 batches.*resume=True") as caught:
+        run_fit(tmp_path, batches=(interrupting, val))
+    assert len(caught.value.history.train_loss) == 1
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
+    history = run_fit(tmp_path, resume=True)
+    assert len(history.train_loss) == 2
+
+
+def test_plot_history_draws_loss_and_perplexity():
+    figure = plot_history(History(train_loss=[3.0, 2.0], val_loss=[3.2, 2.5]))
+    loss_axis, ppl_axis = figure.axes
+    assert loss_axis.get_ylabel() == "loss" and ppl_axis.get_ylabel() == "perplexity"
+    assert list(ppl_axis.lines[1].get_ydata()) == pytest.approx([math.exp(3.2), math.exp(2.5)])
+
+
+def test_bad_arguments_are_rejected(tmp_path):
+    with pytest.raises(ValueError, match="non-empty iterable of batches"):
+        run_fit(tmp_path, batches=([], iterators()[1]))
+    with pytest.raises(ValueError, match="TrainConfig"):
+        fit(new_model(), *iterators(), train_config={"epochs": 1}, device=CPU, out_dir=tmp_path,
+            src_vocab=VOCAB, trg_vocab=VOCAB, model_config=CONFIG)
