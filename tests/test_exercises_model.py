@@ -1,0 +1,217 @@
+"""Exercises of notebooks 04-05: right answers come from the real modules, typical wrong answers get the hint that fits."""
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from seq2seq_lib.config import ModelConfig
+from seq2seq_lib.exercises import available, check
+from seq2seq_lib.exercises import nb04, nb05
+from seq2seq_lib.models import Decoder, Encoder, build_model, count_parameters
+from seq2seq_lib.utils import set_seed
+
+NAMES = ["04.shapes", "04.encoder_params", "04.last_row",
+         "05.logits_shape", "05.softmax", "05.run_inputs"]
+
+
+def verdict(name: str, answer: object):
+    return check(name, answer, quiet=True)
+
+
+def assert_hint(name: str, answer: object, hint: str) -> None:
+    feedback = verdict(name, answer)
+    assert not feedback, answer
+    assert hint in feedback.hint, (answer, feedback.hint)
+
+
+def test_every_exercise_is_registered():
+    assert set(NAMES) <= set(available())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_placeholder_is_not_yet_answered(name):
+    feedback = verdict(name, ...)
+    assert not feedback and "replace the `...`" in feedback.hint
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_nonsense_answers_get_a_hint_not_a_crash(name):
+    for answer in (None, "text", object(), [[[]]], float("nan")):
+        feedback = verdict(name, answer)
+        assert not feedback and feedback.hint and "could not be checked" not in feedback.hint, (name, answer)
+
+
+# ---------------------------------------------------------------- 04
+
+
+@pytest.fixture(scope="module")
+def encoder() -> Encoder:
+    set_seed(0)
+    return Encoder(50, nb04.EMB_DIM, nb04.HIDDEN_DIM, nb04.N_LAYERS, dropout=0.0).eval()
+
+
+def test_shapes_right_answer_is_what_the_encoder_returns(encoder):
+    src = torch.randint(4, 50, (nb04.SRC_LEN, nb04.BATCH))
+    outputs, hidden, cell = encoder(src)
+    answer = (outputs.shape, hidden.shape)
+    assert answer == ((9, 4, 128), (2, 4, 128))
+    assert verdict("04.shapes", answer)
+    assert verdict("04.shapes", [list(outputs.shape), list(cell.shape)])
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (((4, 9, 128), (2, 4, 128)), "batch_first=False"),
+    (((9, 4, 128), (4, 2, 128)), "one row per layer first"),
+    (((2, 4, 128), (9, 4, 128)), "swapped"),
+    (((9, 4, 64), (2, 4, 128)), "not emb_dim"),
+    (((9, 4, 128), (2, 4, 64)), "not emb_dim"),
+    (((9, 4, 128), (1, 4, 128)), "first dimension is 2"),
+    (((2, 9, 4, 128), (2, 4, 128)), "only the top layer"),
+    (((11, 4, 128), (2, 4, 128)), "one row per source position"),
+    (((9, 4, 128), (2, 5, 128)), "check each of the three numbers"),
+    ((9, 4, 128), "pair of shapes"),
+    (("9, 4, 128", (2, 4, 128)), "tuple of whole numbers"),
+])
+def test_shapes_wrong_answers(answer, hint):
+    assert_hint("04.shapes", answer, hint)
+
+
+def test_encoder_params_right_answer_counts_the_library_encoder():
+    encoder = Encoder(nb04.CLASSIC_SRC_VOCAB, nb04.CLASSIC_EMB_DIM, nb04.CLASSIC_HIDDEN_DIM,
+                      nb04.CLASSIC_N_LAYERS, dropout=0.5)
+    right = count_parameters(encoder)
+    assert right == 5_688_576 == nb04.encoder_params(7853, 256, 512, 2)
+    assert verdict("04.encoder_params", right)
+
+
+def test_encoder_params_helpers_match_pytorch():
+    assert nb04.lstm_layer_params(256, 512) == count_parameters(nn.LSTM(256, 512))
+    assert nb04.lstm_layer_params(256, 512, biases=0) == count_parameters(nn.LSTM(256, 512, bias=False))
+    assert nb04.encoder_params(30, 8, 16, 3) == count_parameters(Encoder(30, 8, 16, 3, dropout=0.1))
+
+
+def test_classic_encoder_is_its_share_of_the_classic_model():
+    model = build_model(ModelConfig(), 7853, 5893)
+    assert count_parameters(model) == 13_898_501
+    assert count_parameters(model.encoder) == nb04.encoder_params(7853, 256, 512, 2)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (5_680_384, "left out the biases"),
+    (5_684_480, "you counted one"),
+    (5_164_288, "not emb_dim = 256"),
+    (3_678_208, "add the embedding"),
+    (2_010_368 + 1_576_960, "counted only the first"),
+    (nb04.encoder_params(7853, 256, 512, 2, gates=1), "four gates"),
+    (13_898_501, "count three parts"),
+    (5_688_576.0, "whole number"),
+    ("5688576", "whole number"),
+])
+def test_encoder_params_wrong_answers(answer, hint):
+    assert_hint("04.encoder_params", answer, hint)
+
+
+def test_last_row_right_answer_is_where_packing_stops(encoder):
+    set_seed(1)
+    src = torch.randint(4, 50, (nb04.PADDED_LEN, 2))
+    lengths = torch.tensor([nb04.PADDED_LEN, nb04.SENTENCE_LEN])
+    src[nb04.SENTENCE_LEN:, 1] = 1  # <pad>
+    outputs, hidden, _ = encoder(src, lengths)
+    rows = [t for t in range(nb04.PADDED_LEN) if torch.allclose(outputs[t, 1], hidden[-1, 1])]
+    assert rows == [nb04.SENTENCE_LEN - 1]
+    assert verdict("04.last_row", rows[0])
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (7, "rows count from 0"),
+    (11, "right only without src_lengths"),
+    (-1, "right only without src_lengths"),
+    (12, "not at the end of the padded"),
+    (5, "<eos> is a token"),
+    (3, "markers included"),
+    (6.0, "whole number"),
+])
+def test_last_row_wrong_answers(answer, hint):
+    assert_hint("04.last_row", answer, hint)
+
+
+# ---------------------------------------------------------------- 05
+
+
+def test_logits_shape_right_answer_is_what_the_decoder_returns():
+    set_seed(0)
+    decoder = Decoder(nb05.TRG_VOCAB, 8, 16, nb05.N_LAYERS, dropout=0.0)
+    hidden = cell = torch.zeros(nb05.N_LAYERS, nb05.BATCH, 16)
+    logits, _, _ = decoder(torch.full((nb05.BATCH,), 2), hidden, cell)
+    assert tuple(logits.shape) == (4, 5893)
+    assert verdict("05.logits_shape", logits.shape)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ((5893, 4), "batch of 4 comes first"),
+    ((1, 4, 5893), "squeezes the time dimension"),
+    ((4, 512), "before fc_out"),
+    ((4, 256), "embedding of the input"),
+    ((2, 4, 512), "hidden and cell"),
+    ((4, 1302), "size of the target vocabulary"),
+    ((4,), "one score per"),
+    ("(4, 5893)", "tuple of whole numbers"),
+])
+def test_logits_shape_wrong_answers(answer, hint):
+    assert_hint("05.logits_shape", answer, hint)
+
+
+def test_softmax_right_answer_matches_torch():
+    probs = torch.softmax(torch.tensor(nb05.LOGITS) / nb05.TEMPERATURE, dim=0)
+    assert nb05.softmax(nb05.LOGITS, nb05.TEMPERATURE) == pytest.approx(probs.tolist())
+    assert verdict("05.softmax", probs.max())  # a 0-d tensor is accepted
+    assert verdict("05.softmax", round(float(probs.max()), 3))
+    assert verdict("05.softmax", 0.865)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (0.644, "temperature 1"),
+    (0.455, "multiplied by the temperature"),
+    (1.0, "argmax"),
+    (2.0, "that is a logit"),
+    (4.0, "that is a logit"),
+    (1.7, "between 0 and 1"),
+    (0.5, "compute exp"),
+    (True, "one number"),
+    ([0.865], "one number"),
+])
+def test_softmax_wrong_answers(answer, hint):
+    assert_hint("05.softmax", answer, hint)
+
+
+def test_run_inputs_right_answer_is_what_seq2seq_feeds():
+    """With teacher forcing 1, Seq2Seq feeds trg[:-1] to the decoder's run in one block."""
+    set_seed(0)
+    model = build_model(ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0), 20, 20)
+    seen = []
+    original = model.decoder.run
+
+    def spy(inputs, state):
+        seen.append(inputs.clone())
+        return original(inputs, state)
+
+    model.decoder.run = spy
+    trg = torch.arange(2, 2 + len(nb05.GOLD)).unsqueeze(1)  # (T, 1), ids stand for GOLD's tokens
+    model(torch.tensor([[2], [5], [3]]), trg, teacher_forcing_ratio=1.0)
+    fed = torch.cat(seen).squeeze(1).tolist()
+    assert [nb05.GOLD[i - 2] for i in fed] == list(nb05.GOLD[:-1])
+    assert verdict("05.run_inputs", [nb05.GOLD[i - 2] for i in fed])
+    assert verdict("05.run_inputs", nb05.GOLD[:-1])
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (list(nb05.GOLD), "<eos> is never an input"),
+    (list(nb05.GOLD[1:]), "those are the targets"),
+    (list(nb05.GOLD[1:-1]), "the first input is <sos>"),
+    (["<sos>", "two", "dogs"], "which token is never an input"),
+    ("<sos> two dogs play .", "list of tokens"),
+    ([2, 4, 5], "list of tokens"),
+])
+def test_run_inputs_wrong_answers(answer, hint):
+    assert_hint("05.run_inputs", answer, hint)
