@@ -31,8 +31,8 @@ def _compute_dtype(x: Tensor) -> torch.dtype:
 
 
 def _chunk_rows(vocab_size: int, device: torch.device) -> int:
-    """Rows per chunk so a (rows, V) fp32 block stays small (8 MB on CPU: no page-fault storms)."""
-    budget = 2 ** 26 if device.type == "cuda" else 2 ** 21  # elements
+    """Rows per chunk so a (rows, V) fp32 block stays small (16 MB on CPU: no page-fault storms)."""
+    budget = 2 ** 26 if device.type == "cuda" else 2 ** 22  # elements
     return max(1, budget // vocab_size)
 
 
@@ -45,7 +45,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         n, chunk = x.shape[0], _chunk_rows(weight.shape[0], x.device)
         w, b, xs = weight.to(dtype), bias.to(dtype), x.to(dtype)
         grad_x = torch.empty(x.shape, dtype=torch.float32, device=x.device)  # (N, H)
-        grad_w = torch.zeros(weight.shape, dtype=torch.float32, device=x.device)  # (V, H)
+        grad_w_t = torch.zeros(weight.shape[::-1], dtype=torch.float32, device=x.device)  # (H, V)
         grad_b = torch.zeros(bias.shape, dtype=torch.float32, device=x.device)  # (V,)
         total = torch.zeros((), dtype=torch.float32, device=x.device)
         for start in range(0, n, chunk):
@@ -56,9 +56,9 @@ class _LinearCrossEntropy(torch.autograd.Function):
             probs = logits.sub_(lse).exp_().scatter_add_(1, gold, -torch.ones_like(lse))  # softmax - onehot
             g = probs.to(dtype)  # unscaled, so fp16 cannot underflow
             grad_x[start:start + chunk] = g @ w
-            grad_w += g.t() @ rows
+            grad_w_t += (rows.t().contiguous() @ g).float()  # (H, V): the fast layout on CPU
             grad_b += probs.sum(0)
-        ctx.save_for_backward(grad_x.div_(n), grad_w.div_(n), grad_b.div_(n))
+        ctx.save_for_backward(grad_x.div_(n), grad_w_t.t().div_(n), grad_b.div_(n))
         return total / n
 
     @staticmethod
@@ -234,7 +234,7 @@ class Seq2Seq(nn.Module):
             blocks.append(features)
             if end < n_steps:  # the next input is the model's own prediction
                 with torch.no_grad():
-                    first = self.decoder.project(features[-1]).argmax(-1).unsqueeze(0)  # (1, B)
+                    first = self.decoder.project(features[-1]).max(-1).indices.unsqueeze(0)  # (1, B) argmax
             start = end
         return blocks[0] if len(blocks) == 1 else torch.cat(blocks)  # (T-1, B, F)
 

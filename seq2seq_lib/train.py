@@ -107,6 +107,14 @@ def make_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler | 
     return torch.amp.GradScaler("cuda") if precision == "fp16" else None
 
 
+def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    """Adam, in its fused single-kernel form where this torch and device support it (same maths, faster)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (RuntimeError, TypeError, ValueError):  # e.g. MPS on older torch
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
 def _check_loss(value: float, where: str) -> None:
     if not math.isfinite(value):
         raise NonFiniteLossError(
@@ -237,7 +245,7 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     device = torch.device(device)
     precision = resolve_precision(train_config.precision, device)
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=train_config.lr)
+    optimizer = make_optimizer(model, train_config.lr)
     scaler = make_scaler(device, precision)
     criterion = nn.CrossEntropyLoss(ignore_index=getattr(model, "pad_idx", 1))
     history, start = History(), 0
@@ -313,4 +321,4 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
 
 
 __all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "resolve_precision",
-           "autocast", "make_scaler", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]
+           "autocast", "make_scaler", "make_optimizer", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]
