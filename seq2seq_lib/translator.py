@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, vocabs_from_checkpoint
 from .decode import beam_search, greedy_decode, has_attention
 from .fields import Field, check_sentence
+from .train import autocast, resolve_precision
 
 DEFAULT_MAX_SRC_LEN = 100
 
@@ -56,7 +57,8 @@ class Translator:
     """Model + fields: `translate(text)` tokenizes, encodes, decodes (greedy or beam) and detokenizes."""
 
     def __init__(self, model: nn.Module, src_field: Field, trg_field: Field,
-                 device: torch.device | str | None = None, max_src_len: int = DEFAULT_MAX_SRC_LEN) -> None:
+                 device: torch.device | str | None = None, max_src_len: int = DEFAULT_MAX_SRC_LEN,
+                 precision: str = "fp32") -> None:
         if not (hasattr(model, "encode") and hasattr(model, "decoder")):
             raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}; build it with "
                             "models.build_model / attention.build_attention_model or use Translator.from_checkpoint.")
@@ -74,7 +76,8 @@ class Translator:
         if isinstance(max_src_len, bool) or not isinstance(max_src_len, int) or max_src_len < 1:
             raise ValueError(f"max_src_len must be an integer >= 1, got {max_src_len!r}.")
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
-        self.model = model.to(self.device).eval()
+        self.precision = resolve_precision(precision, self.device)  # "bf16": ~4x faster batches on CPUs with AMX
+        self.model = model.to(self.device)  # decoding switches to eval mode itself
         self.src_field, self.trg_field = src_field, trg_field
         self.max_src_len = min(max_src_len, src_field.max_len or max_src_len)
         self.sos_idx = trg_field.vocab[trg_field.init_token]
@@ -87,8 +90,8 @@ class Translator:
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str = "cpu",
-                        src_lang: str = "de", trg_lang: str = "en",
-                        max_src_len: int = DEFAULT_MAX_SRC_LEN) -> "Translator":
+                        src_lang: str = "de", trg_lang: str = "en", max_src_len: int = DEFAULT_MAX_SRC_LEN,
+                        precision: str = "fp32") -> "Translator":
         """Rebuild model and fields (with vocabularies) from a checkpoint written by fit/save_checkpoint."""
         checkpoint = load_checkpoint(path, map_location=device)
         if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
@@ -102,7 +105,8 @@ class Translator:
             field = Field(lang, lower=data.get("lower", True), max_len=data.get("max_len"))
             field.vocab = vocab
             fields.append(field)
-        return cls(model_from_checkpoint(checkpoint, device), *fields, device=device, max_src_len=max_src_len)
+        return cls(model_from_checkpoint(checkpoint, device), *fields, device=device, max_src_len=max_src_len,
+                   precision=precision)
 
     def source_tokens(self, text: str, position: int | None = None) -> list[str]:
         """Tokens the model will read for `text` (lowercased if the field lowers), cut to max_src_len with a warning."""
@@ -144,11 +148,12 @@ class Translator:
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             src, lengths = self.src_field.pad([ids[i] for i in chunk], self.device)  # (S, B), (B,)
-            if beam_size == 1:
-                decoded = greedy_decode(self.model, src, lengths, max_len, self.sos_idx, self.eos_idx)
-            else:
-                decoded = beam_search(self.model, src, lengths, beam_size, max_len, self.sos_idx,
-                                      self.eos_idx, length_penalty)
+            with autocast(self.device, self.precision):
+                if beam_size == 1:
+                    decoded = greedy_decode(self.model, src, lengths, max_len, self.sos_idx, self.eos_idx)
+                else:
+                    decoded = beam_search(self.model, src, lengths, beam_size, max_len, self.sos_idx,
+                                          self.eos_idx, length_penalty)
             for row, i in enumerate(chunk):
                 out = decoded.tokens[row]
                 ended = bool(out) and out[-1] == self.eos_idx

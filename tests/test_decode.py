@@ -133,15 +133,16 @@ def test_max_len_and_stopping_at_eos(rnn_type, attention):
 @pytest.mark.parametrize("rnn_type,attention", KINDS)
 def test_decoding_runs_in_eval_mode_without_grad_and_restores_the_mode(rnn_type, attention):
     model = tiny_model(rnn_type, attention).train()
+    onednn = torch.backends.mkldnn.enabled
     seen = []
-    model.decoder.embedding.register_forward_hook(
-        lambda module, *args: seen.append((module.training, torch.is_grad_enabled())))
+    model.decoder.embedding.register_forward_hook(lambda module, *args: seen.append(
+        (module.training, torch.is_grad_enabled(), torch.backends.mkldnn.enabled)))
     first = greedy_decode(model, SRC, LENGTHS, max_len=8, sos_idx=SOS, eos_idx=EOS)
     again = greedy_decode(model, SRC, LENGTHS, max_len=8, sos_idx=SOS, eos_idx=EOS)  # dropout would differ
     beam_search(model, SRC, LENGTHS, beam_size=2, max_len=8, sos_idx=SOS, eos_idx=EOS)
     assert first == again if not attention else first.tokens == again.tokens
-    assert seen and set(seen) == {(False, False)}
-    assert model.training
+    assert seen and set(seen) == {(False, False, False)}  # fp32 on CPU: native RNN kernels
+    assert model.training and torch.backends.mkldnn.enabled == onednn
 
 
 def test_select_state_keeps_named_tuples_and_none():
@@ -152,6 +153,9 @@ def test_select_state_keeps_named_tuples_and_none():
     assert picked.hidden.shape == (2, 4, 4) and picked.mask.shape == (5, 4)
     with pytest.raises(TypeError, match="tensors"):
         select_state([torch.zeros(1, 2)], torch.tensor([0]))
+    model = tiny_model("lstm", False)
+    with pytest.raises(ValueError, match="shape \\(batch,\\)"):
+        decoder_step(model, torch.tensor([[SOS]]), model.encode(SRC))
 
 
 @pytest.mark.parametrize("call,match", [

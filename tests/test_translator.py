@@ -157,3 +157,13 @@ def test_mismatched_vocabulary_or_model_is_refused(sample_data):
         Translator(object(), sample_data.src_field, sample_data.trg_field)
     with pytest.raises(ValueError, match="max_src_len"):
         Translator(make_model(sample_data, False), sample_data.src_field, sample_data.trg_field, max_src_len=0)
+    with pytest.raises(ValueError, match="precision"):
+        Translator(make_model(sample_data, False), sample_data.src_field, sample_data.trg_field, precision="fp8")
+
+
+def test_bf16_precision_translates(sample_data):
+    """bf16 autocast (fast batched decoding on recent CPUs) gives text of the same form."""
+    model = make_model(sample_data, True)
+    translator = Translator(model, sample_data.src_field, sample_data.trg_field, precision="bf16")
+    result = translator.translate(SENTENCES, beam_size=2, max_len=6, details=True)
+    assert translator.precision == "bf16" and all(r.attention.dtype == torch.float32 for r in result)
