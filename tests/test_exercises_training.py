@@ -1,0 +1,212 @@
+"""Exercises of notebooks 06-07: right answers pass, typical wrong answers get the hint that fits."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from seq2seq_lib.exercises import available, check
+from seq2seq_lib.exercises.nb06 import COINS, EXAMPLE_TRG, PREDICTIONS, TRG_LENGTHS, fed_inputs, loss_inputs
+from seq2seq_lib.exercises.nb07 import CLIP, GRAD_NORMS, PRECISIONS, VAL_LOSSES
+
+NAMES = ["06.loss_slices", "06.fed_inputs", "06.n_tokens",
+         "07.best_epoch", "07.clip", "07.precision", "07.evaluate"]
+
+
+def verdict(name: str, answer: object):
+    return check(name, answer, quiet=True)
+
+
+def test_every_exercise_is_registered():
+    assert set(NAMES) <= set(available())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_placeholder_is_not_yet_answered(name):
+    feedback = verdict(name, ...)
+    assert not feedback and "replace the `...`" in feedback.hint
+
+
+@pytest.mark.parametrize("name, answer", [(name, answer) for name in NAMES
+                                          for answer in (None, "text", 3.5, [object()])])
+def test_malformed_answers_are_feedback_not_crashes(name, answer):
+    feedback = verdict(name, answer)
+    assert not feedback and feedback.hint
+
+
+# ---------------------------------------------------------------- 06
+
+
+def test_loss_slices_right_answers():
+    assert verdict("06.loss_slices", loss_inputs)
+    assert verdict("06.loss_slices", lambda outputs, trg: (outputs[1:].view(-1, outputs.shape[-1]), trg[1:].view(-1)))
+    assert verdict("06.loss_slices", lambda o, t: (o[1:].flatten(0, 1), t[1:].flatten()))
+
+
+def test_loss_inputs_match_the_models_loss():
+    """The checker's reference is what Seq2Seq.loss computes: CrossEntropyLoss on outputs[1:] vs trg[1:]."""
+    from seq2seq_lib.config import ModelConfig
+    from seq2seq_lib.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0), 12, 11).eval()
+    src, trg = torch.randint(4, 12, (5, 3)), torch.randint(4, 11, (6, 3))
+    trg[0], trg[-1, 0] = 2, 1
+    logits, targets = loss_inputs(model(src, trg, 1.0), trg)
+    expected = torch.nn.CrossEntropyLoss(ignore_index=1)(logits, targets)
+    assert torch.allclose(model.loss(src, trg, 1.0)[0], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda o, t: (o[:-1].reshape(-1, o.shape[-1]), t[1:].reshape(-1)), "outputs[:-1]"),
+    (lambda o, t: (o[1:].reshape(-1, o.shape[-1]), t[:-1].reshape(-1)), "trg[:-1]"),
+    (lambda o, t: (o.reshape(-1, o.shape[-1]), t.reshape(-1)), "row 0 of outputs is all zeros"),
+    (lambda o, t: (o[1:], t[1:]), "(N, V)"),
+    (lambda o, t: (o[1:].reshape(-1, o.shape[-1]), t[1:].t().reshape(-1)), "without transposing"),
+    (lambda o, t: o[1:], "two tensors"),
+    (lambda o, t: ("logits", "targets"), "two tensors"),
+    ("outputs[1:]", "function"),
+])
+def test_loss_slices_wrong_answers(answer, hint):
+    feedback = verdict("06.loss_slices", answer)
+    assert not feedback and hint in feedback.hint
+
+
+def test_loss_slices_reports_a_crashing_function():
+    feedback = verdict("06.loss_slices", lambda o, t: o[1:].reshape(-1, 99))
+    assert not feedback and "could not be checked" in feedback.hint
+
+
+def test_fed_inputs_right_answer():
+    answer = ["<sos>", "a", "dogs", "runs"]
+    assert fed_inputs(EXAMPLE_TRG, PREDICTIONS, COINS) == answer
+    assert verdict("06.fed_inputs", answer)
+    assert verdict("06.fed_inputs", tuple(answer))
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (["<sos>", "two", "dogs", "play"], "teacher_forcing_ratio = 1"),
+    (["<sos>", "a", "dog", "runs"], "free running"),
+    (["<sos>", "two", "dog", "play"], "swapped"),
+    (["<sos>", "a", "dogs", "runs", "<eos>"], "never fed"),
+    (["a", "dogs", "runs", "."], "always fed <sos>"),
+    (["<sos>", "a", "play", "runs"], "hand the decoder the answer"),
+    (["<sos>", "dog", "dogs", "."], "step t-1"),
+    ("<sos> a dogs runs", "list of four tokens"),
+])
+def test_fed_inputs_wrong_answers(answer, hint):
+    feedback = verdict("06.fed_inputs", answer)
+    assert not feedback and hint in feedback.hint
+
+
+def test_n_tokens():
+    assert verdict("06.n_tokens", 24)
+    assert verdict("06.n_tokens", torch.tensor(24))
+    T, B = max(TRG_LENGTHS), len(TRG_LENGTHS)
+    for answer, hint in [(sum(TRG_LENGTHS), "<sos> is never predicted"), ((T - 1) * B, "ignore_index"),
+                         (T * B, "drop row 0"), (sum(TRG_LENGTHS) - 2 * B, "<eos> is predicted"),
+                         (23, "length minus 1"), (24.0, "whole number")]:
+        feedback = verdict("06.n_tokens", answer)
+        assert not feedback and hint in feedback.hint, answer
+
+
+# ---------------------------------------------------------------- 07
+
+
+def test_best_epoch():
+    assert VAL_LOSSES.index(min(VAL_LOSSES)) + 1 == 3
+    assert verdict("07.best_epoch", 3)
+    for answer, hint in [(1, "highest"), (5, "last.pt"), (2, "counted from 1"), (9, "numbered 1 to 5"),
+                         (4, "smallest"), (3.0, "whole number")]:
+        feedback = verdict("07.best_epoch", answer)
+        assert not feedback and hint in feedback.hint, answer
+
+
+def test_best_epoch_agrees_with_history():
+    from seq2seq_lib.train import History
+
+    history = History(train_loss=list(VAL_LOSSES), val_loss=list(VAL_LOSSES))
+    assert verdict("07.best_epoch", history.best_epoch)
+
+
+def test_clip_matches_torch():
+    after = []
+    for norm in GRAD_NORMS:
+        param = torch.nn.Parameter(torch.zeros(2))
+        param.grad = torch.tensor([norm * 0.6, norm * 0.8])  # a gradient of length `norm`
+        torch.nn.utils.clip_grad_norm_([param], CLIP)
+        after.append(param.grad.norm().item())
+    assert verdict("07.clip", after)
+    assert verdict("07.clip", (1, 0.5))
+    for answer, hint in [((1.0, 1.0), "only ever shrinks"), (GRAD_NORMS, "before clipping"),
+                         ((0.25, 0.5), "factor"), ((1.0, 0.4), "min(norm, clip)"), (1.0, "2 numbers")]:
+        feedback = verdict("07.clip", answer)
+        assert not feedback and hint in feedback.hint, answer
+
+
+def test_precision():
+    assert verdict("07.precision", PRECISIONS)
+    assert verdict("07.precision", ["FP16", "bf16", "bf16", "fp32"])
+    feedback = verdict("07.precision", ("bf16", "bf16", "bf16", "bf16"))
+    assert not feedback and "T4" in feedback.hint and "MPS" in feedback.hint and "A100" not in feedback.hint
+    feedback = verdict("07.precision", ("fp16", "fp16", "fp16", "fp32"))
+    assert not feedback and "A100" in feedback.hint and "CPU" in feedback.hint
+    assert not verdict("07.precision", ("fp16", "bf16"))
+
+
+def test_precision_cpu_answer_matches_the_library():
+    from seq2seq_lib.train import resolve_precision
+
+    assert resolve_precision("auto", torch.device("mps")) == PRECISIONS[3]
+    if getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)():
+        assert resolve_precision("auto", torch.device("cpu")) == PRECISIONS[2]
+
+
+def right_evaluate(model, batches, device):
+    model.eval()
+    total = tokens = 0
+    with torch.no_grad():
+        for batch in batches:
+            loss, n = model.loss(batch.src.to(device), batch.trg.to(device), 0.0, batch.src_lengths)
+            total, tokens = total + loss.item() * n, tokens + n
+    return total / tokens
+
+
+def test_evaluate_right_answers():
+    from seq2seq_lib.train import evaluate
+
+    assert verdict("07.evaluate", right_evaluate)
+    assert verdict("07.evaluate", lambda model, batches, device: evaluate(model, batches, None, device)["loss"])
+
+
+def without(step: str):
+    """right_evaluate with one typical mistake."""
+    def answer(model, batches, device):
+        if step != "eval":
+            model.eval()
+        total = tokens = 0
+        means = []
+        grad = torch.enable_grad() if step == "no_grad" else torch.no_grad()
+        with grad:
+            for batch in batches:
+                ratio = 1.0 if step == "ratio" else 0.0
+                loss, n = model.loss(batch.src.to(device), batch.trg.to(device), ratio, batch.src_lengths)
+                total, tokens = total + loss.item() * n, tokens + n
+                means.append(loss.item())
+        return sum(means) / len(means) if step == "per_token" else total / tokens
+    return answer
+
+
+@pytest.mark.parametrize("step, hint", [
+    ("eval", "model.eval()"), ("no_grad", "torch.no_grad()"), ("ratio", "teacher_forcing_ratio=0.0"),
+    ("per_token", "per-batch means"),
+])
+def test_evaluate_wrong_answers(step, hint):
+    feedback = verdict("07.evaluate", without(step))
+    assert not feedback and hint in feedback.hint
+
+
+def test_evaluate_other_mistakes():
+    feedback = verdict("07.evaluate", lambda model, batches, device: 1.0)
+    assert not feedback and "never ran the model" in feedback.hint
+    feedback = verdict("07.evaluate", lambda model, batches, device: "low")
+    assert not feedback and "one number" in feedback.hint
