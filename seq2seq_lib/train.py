@@ -83,7 +83,9 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     kind = torch.device(device).type
     if precision == "auto":
         if kind == "cuda":
-            return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+            # Native bf16 needs compute capability 8.0+ (Ampere); a T4 (7.5) only emulates it, slowly.
+            major, _ = torch.cuda.get_device_capability(torch.device(device))
+            return "bf16" if major >= 8 else "fp16"
         cpu_bf16 = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)()
         return "bf16" if kind == "cpu" and cpu_bf16 else "fp32"
     if precision == "fp16" and kind != "cuda":
@@ -207,6 +209,7 @@ def evaluate(model: nn.Module, batches: Iterable, criterion: nn.Module | None, d
 def plot_history(history: History, axes: Any = None) -> Any:
     """Training/validation loss and perplexity per epoch on two axes; returns the figure."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
@@ -217,6 +220,7 @@ def plot_history(history: History, axes: Any = None) -> Any:
         ax.plot(epochs, train, "o-", label="train")
         ax.plot(epochs, val, "o-", label="validation")
         ax.set(xlabel="epoch", ylabel=name, yscale="log" if name == "perplexity" else "linear")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend()
     return axes[0].figure
 
