@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
     train.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
     train.add_argument("--sample", action="store_true", help="use the bundled sample instead of Multi30k")
+    train.add_argument("--reverse-src", action="store_true",
+                       help="feed each German sentence backwards (Sutskever et al., 2014); off in the classic recipe")
 
     evaluate = commands.add_parser("evaluate", help="test loss, perplexity and BLEU of a checkpoint",
                                    description="Evaluate a checkpoint: loss and perplexity with teacher "
@@ -70,6 +72,8 @@ def run_train(args: argparse.Namespace) -> int:
     train_config = replace(profile.train, **overrides)
     print(profile.describe(), f"| model={args.model}", flush=True)
     device = get_device(args.device)
+    if args.reverse_src:
+        profile = replace(profile, data=replace(profile.data, reverse_src=True))
     data = prepare_data(profile, root=args.data_dir, use_sample=args.sample)
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)

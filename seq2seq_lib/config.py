@@ -33,8 +33,10 @@ class DataConfig:
     max_size: int | None = 10_000
     batch_size: int = 128
     max_len: int | None = None
+    reverse_src: bool = False  # feed the source backwards (Sutskever et al., 2014); off in the classic recipe
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.reverse_src, bool), f"reverse_src must be True or False, got {self.reverse_src!r}.")
         _check(isinstance(self.min_freq, int) and self.min_freq >= 1,
                f"min_freq must be an integer >= 1, got {self.min_freq!r}; use 1 to keep every token.")
         _check(self.max_size is None or (isinstance(self.max_size, int) and self.max_size >= 1),

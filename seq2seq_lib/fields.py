@@ -50,7 +50,7 @@ class Field:
 
     def __init__(self, lang: str, lower: bool = True, init_token: str | None = SOS,
                  eos_token: str | None = EOS, pad_token: str = PAD, unk_token: str = UNK,
-                 max_len: int | None = None):
+                 max_len: int | None = None, reverse: bool = False):
         if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
             raise ValueError(f"max_len must be None or a positive integer, got {max_len!r}.")
         self.lang = lang
@@ -60,6 +60,7 @@ class Field:
         self.pad_token = pad_token
         self.unk_token = unk_token
         self.max_len = max_len
+        self.reverse = reverse
         self.tokenizer = spacy_tokenizer(lang)
         self.vocab: Vocab | None = None
 
@@ -76,7 +77,7 @@ class Field:
         return [token.text for token in self.tokenizer(check_sentence(text))]
 
     def preprocess(self, text: str) -> list[str]:
-        """Tokens ready for the vocabulary: tokenized, lowercased if `lower`, cut to `max_len`."""
+        """Tokens ready for the vocabulary: tokenized, lowercased if `lower`, cut to `max_len`, reversed if `reverse`."""
         return self._finish(self.tokenize(text))
 
     def preprocess_many(self, texts: Iterable[str]) -> list[list[str]]:
@@ -90,7 +91,8 @@ class Field:
         # spaCy keeps a run of extra spaces as a token; kept, as torchtext-era pipelines did.
         if self.lower:
             tokens = [t.lower() for t in tokens]
-        return tokens[: self.max_len] if self.max_len is not None else tokens
+        tokens = tokens[: self.max_len] if self.max_len is not None else tokens
+        return tokens[::-1] if self.reverse else tokens
 
     def build_vocab(self, token_lists: Iterable[Sequence[str]], min_freq: int = 1,
                     max_size: int | None = None) -> Vocab:

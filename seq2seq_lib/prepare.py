@@ -84,7 +84,7 @@ def prepare_data(profile: Profile | str | None = None, root: str | os.PathLike |
         subsets = {"train": profile.train_subset, "val": profile.eval_subset, "test": profile.eval_subset}
         pairs = {split: load_multi30k(split, root, subsets[split]) for split in SPLITS}
         source = "Multi30k"
-    src_field = Field("de", lower=config.lower, max_len=config.max_len)
+    src_field = Field("de", lower=config.lower, max_len=config.max_len, reverse=config.reverse_src)
     trg_field = Field("en", lower=config.lower, max_len=config.max_len)
     tokens = {split: tokenize_pairs(pairs[split], src_field, trg_field) for split in SPLITS}
     src_field.build_vocab(tokens["train"][0], min_freq=config.min_freq, max_size=config.max_size)

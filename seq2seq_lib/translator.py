@@ -102,7 +102,8 @@ class Translator:
         data = checkpoint.get("data_config") or {}
         fields = []
         for lang, vocab in ((src_lang, src_vocab), (trg_lang, trg_vocab)):
-            field = Field(lang, lower=data.get("lower", True), max_len=data.get("max_len"))
+            reverse = data.get("reverse_src", False) and lang == src_lang
+            field = Field(lang, lower=data.get("lower", True), max_len=data.get("max_len"), reverse=reverse)
             field.vocab = vocab
             fields.append(field)
         return cls(model_from_checkpoint(checkpoint, device), *fields, device=device, max_src_len=max_src_len,
@@ -122,6 +123,8 @@ class Translator:
                           f"only the first {self.max_src_len} are translated. Split long text into "
                           "sentences (or raise max_src_len).", stacklevel=3)
             tokens = tokens[: self.max_src_len]
+        if getattr(self.src_field, "reverse", False):
+            tokens = tokens[::-1]  # the model was trained on reversed sources
         vocab = self.src_field.vocab
         if all(token not in vocab for token in tokens):
             warnings.warn(f"{where}every word of {text[:60]!r} is unknown to the source vocabulary, so the "
