@@ -50,11 +50,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
         total = torch.zeros((), dtype=torch.float32, device=x.device)
         for start in range(0, n, chunk):
             rows, gold = xs[start:start + chunk], targets[start:start + chunk, None]  # (c, H), (c, 1)
-            logits = torch.addmm(b, rows, w.t()).float()  # (c, V)
-            lse = torch.logsumexp(logits, -1, keepdim=True)  # (c, 1)
-            total += (lse - logits.gather(1, gold)).sum()
-            probs = logits.sub_(lse).exp_().scatter_add_(1, gold, -torch.ones_like(lse))  # softmax - onehot
-            g = probs.to(dtype)  # unscaled, so fp16 cannot underflow
+            log_probs = torch.log_softmax(torch.addmm(b, rows, w.t()), -1, dtype=torch.float32)  # (c, V)
+            total -= log_probs.gather(1, gold).sum()
+            probs = log_probs.exp_().scatter_add_(1, gold, gold.new_full(gold.shape, -1, dtype=torch.float32))
+            g = probs.to(dtype)  # softmax - onehot, unscaled so fp16 cannot underflow
             grad_x[start:start + chunk] = g @ w
             grad_w_t += (rows.t().contiguous() @ g).float()  # (H, V): the fast layout on CPU
             grad_b += probs.sum(0)
