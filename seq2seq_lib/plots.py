@@ -235,3 +235,61 @@ def plot_padding_mask(batch: object, pad_idx: int, ax: Axes | None = None, title
     share = 1 - real.mean()
     ax.set_title(f"{title + ': ' if title else ''}{share:.0%} padding")
     return ax
+
+
+# ---------------------------------------------------------------- attention (notebook 09)
+
+
+def _attention_array(weights: object) -> np.ndarray:
+    """(T, S) float array of attention weights from a tensor or array; clear errors otherwise."""
+    if hasattr(weights, "detach"):  # a torch tensor, possibly on a GPU or in bf16
+        weights = weights.detach().float().cpu().numpy()
+    array = np.asarray(weights, dtype=float)
+    if array.ndim != 2 or array.size == 0:
+        raise ValueError(f"Expected a non-empty 2-D (output_len, source_len) array of attention weights, "
+                         f"got shape {array.shape}; take one sentence's weights, e.g. "
+                         "translation.attention or decoded.attention[i].")
+    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1 + 1e-6:
+        raise ValueError("Attention weights are probabilities in [0, 1]; these are not (did you pass the "
+                         "scores before the softmax?).")
+    return array
+
+
+def _check_labels(labels: object, size: int, name: str, axis: str) -> list[str]:
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
+        raise TypeError(f"{name} must be a list of tokens, got {type(labels).__name__}.")
+    if len(labels) != size:
+        raise ValueError(f"{name} has {len(labels)} tokens but the weights have {size} {axis}; "
+                         "pass one label per " + ("row (output token)." if axis == "rows" else
+                                                  "column (source token, with <sos> and <eos>)."))
+    return [str(label) for label in labels]
+
+
+def plot_attention(weights: object, source_tokens: Sequence[str], output_tokens: Sequence[str],
+                   ax: Axes | None = None, title: str | None = None, annotate: bool = False,
+                   colorbar: bool = True) -> Axes:
+    """Heatmap of one sentence's attention: a row per output token, a column per source token.
+
+    Row i shows where the decoder looked while writing output token i; each row sums to 1.
+    `annotate=True` writes every weight into its cell (readable for short sentences).
+    """
+    array = _attention_array(weights)
+    columns = _check_labels(source_tokens, array.shape[1], "source_tokens", "columns")
+    rows = _check_labels(output_tokens, array.shape[0], "output_tokens", "rows")
+    width, height = 1.2 + 0.45 * len(columns), 1.0 + 0.4 * len(rows)
+    ax = _axes(ax, (min(max(width, 4.0), 14.0), min(max(height, 3.0), 12.0)))
+    image = ax.imshow(array, cmap="Blues", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    ax.set_xticks(range(len(columns)), columns, rotation=60, ha="right", rotation_mode="anchor")
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("source (German)")
+    ax.set_ylabel("output (English)")
+    if annotate:
+        for (i, j), value in np.ndenumerate(array):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if value > 0.6 else "black")
+    if colorbar:
+        ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="attention weight")
+    if title:
+        ax.set_title(title)
+    return ax
+

@@ -6,6 +6,7 @@ Playwright is missing, unless SEQ2SEQ_REQUIRE_BROWSER=1 (as in CI), where that i
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -60,11 +61,28 @@ def _wait_for_server(url: str, process: subprocess.Popen, timeout: float = 90) -
     raise TimeoutError(f"JupyterLab did not answer at {url} within {timeout} s")
 
 
+# JupyterLab user settings for the test: never write the notebook back to disk (its committed
+# outputs stay as they are), start its kernel without asking, and show no news pop-up.
+LAB_SETTINGS = {
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+}
+
+
+def _write_lab_settings(settings_dir: Path) -> None:
+    for name, values in LAB_SETTINGS.items():
+        path = settings_dir / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+
+
 @pytest.fixture()
 def jupyter_lab(tmp_path):
     port, token = _free_port(), secrets.token_hex(16)
+    _write_lab_settings(tmp_path / "settings")
     env = dict(os.environ, SEQ2SEQ_PROFILE="ci", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"))
     log = open(tmp_path / "lab.log", "w")
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -83,7 +101,22 @@ def jupyter_lab(tmp_path):
         log.close()
 
 
-def test_translate_widget_in_jupyterlab(jupyter_lab, tmp_path):
+def _run_all_cells(page, timeout_error: type[Exception], attempts: int = 3) -> None:
+    """Run > Run All Cells, until the kernel turns busy (the command does nothing while the notebook
+    is not the current panel, which can happen on a slow machine)."""
+    for _ in range(attempts):
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=Path(NOTEBOOK).name).first.click()
+        page.click("text=Run", timeout=30_000)
+        page.click("text=Run All Cells", timeout=30_000)
+        try:
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='busy']", timeout=30_000)
+            return
+        except timeout_error:
+            page.keyboard.press("Escape")  # close the menu if it is still open
+    raise AssertionError(f"Run All Cells did not start the kernel in {attempts} attempts")
+
+
+def test_translate_widget_in_jupyterlab(jupyter_lab):
     _require((ROOT / NOTEBOOK).is_file(), f"{NOTEBOOK} does not exist yet")
     chromium = _chromium()
     _require(chromium is not None, "Chromium is not installed (make browser-deps installs Debian's chromium)")
@@ -91,16 +124,16 @@ def test_translate_widget_in_jupyterlab(jupyter_lab, tmp_path):
         "SEQ2SEQ_REQUIRE_BROWSER") != "1" else __import__("playwright.sync_api").sync_api
     base, token = jupyter_lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    saved = (ROOT / NOTEBOOK).stat().st_mtime_ns
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS + [
-            f"--user-data-dir={tmp_path / 'profile'}"])
+        # Playwright gives the browser a fresh temporary profile (it refuses --user-data-dir here)
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells", timeout=30_000)
+            _run_all_cells(page, playwright.TimeoutError)
             text_box = page.locator(".seq2seq-translate-input input, .seq2seq-translate-input textarea").first
             text_box.wait_for(state="attached", timeout=300_000)
             text_box.scroll_into_view_if_needed()
@@ -114,7 +147,11 @@ def test_translate_widget_in_jupyterlab(jupyter_lab, tmp_path):
             translation = output.first.inner_text()
             output.first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / "08_translate_widget.png"), full_page=False)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "08_failure.png"), full_page=False)  # what the page showed
+            raise
         finally:
             browser.close()
     assert re.search(r"[a-z]{2,}", translation), f"no English words in the widget's output: {translation!r}"
     assert SENTENCE not in translation, "the widget echoed the German input instead of translating it"
+    assert (ROOT / NOTEBOOK).stat().st_mtime_ns == saved, "JupyterLab wrote the notebook back to disk"

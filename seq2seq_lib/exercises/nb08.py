@@ -1,0 +1,151 @@
+"""Exercises of notebook 08: one step of beam search, corpus BLEU, and the brevity penalty.
+
+>>> from seq2seq_lib.exercises import check
+>>> check("08.brevity", 0.8948).correct
+✅ 08.brevity: correct. exp(1 - 10000 / 9000) = 0.8948: short output loses about 11%.
+True
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from numbers import Real
+
+from ..metrics import token_bleu
+from . import exercise
+
+# ---------------------------------------------------------------- 08.beam_step
+# Two live hypotheses (beam size 2) with their total log-probabilities, and the model's
+# log-probabilities for the next token after each of them.
+BEAMS = {"a man": -1.0, "two men": -2.0}
+NEXT_LOG_PROBS = {
+    "a man": {"is": -1.2, "in": -1.3, "sits": -1.5},
+    "two men": {"are": -0.9, "in": -1.0, "sit": -2.5},
+}
+BEAM_SIZE = 2
+
+# ---------------------------------------------------------------- 08.corpus_bleu
+HYPOTHESES = [
+    "a man is playing a guitar on a stage .".split(),
+    "two dogs run in the snow .".split(),
+    "a woman in a red shirt is cooking .".split(),
+]
+REFERENCES = [
+    "a man is playing the guitar on a stage .".split(),
+    "two dogs are running through the snow .".split(),
+    "a woman in a red shirt cooks food in a kitchen .".split(),
+]
+
+# ---------------------------------------------------------------- 08.brevity
+HYP_LENGTH, REF_LENGTH = 9_000, 10_000  # tokens in all hypotheses / all references of a test set
+
+
+def extend_beams(beams: dict[str, float], next_log_probs: dict[str, dict[str, float]],
+                 beam_size: int) -> list[tuple[str, float]]:
+    """The `beam_size` best one-token extensions of all beams together, best first.
+
+    >>> extend_beams(BEAMS, NEXT_LOG_PROBS, 2)
+    [('a man is', -2.2), ('a man in', -2.3)]
+    """
+    candidates = [(f"{prefix} {token}", round(score + log_prob, 10))
+                  for prefix, score in beams.items() for token, log_prob in next_log_probs[prefix].items()]
+    return sorted(candidates, key=lambda c: -c[1])[:beam_size]
+
+
+def brevity_penalty(hyp_length: int, ref_length: int) -> float:
+    """BLEU's brevity penalty: 1 when the hypotheses are longer, else exp(1 - r / c).
+
+    >>> round(brevity_penalty(9, 10), 4), brevity_penalty(12, 10)
+    (0.8948, 1.0)
+    """
+    return 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / hyp_length)
+
+
+def _number(answer: object) -> float | None:
+    if hasattr(answer, "item") and not isinstance(answer, (list, tuple)):
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
+        return None
+    return float(answer)
+
+
+def _texts(answer: object) -> list[str] | None:
+    if isinstance(answer, str) or not isinstance(answer, Sequence):
+        return None
+    texts = []
+    for item in answer:
+        if isinstance(item, (tuple, list)) and item and isinstance(item[0], str):
+            item = item[0]  # a (text, score) pair
+        if not isinstance(item, str):
+            return None
+        texts.append(" ".join(item.split()))
+    return texts
+
+
+@exercise("08.beam_step")
+def beam_step(answer: object) -> tuple[bool, str]:
+    """The two hypotheses that survive one step of beam search (beam size 2), best first."""
+    expected = [text for text, _ in extend_beams(BEAMS, NEXT_LOG_PROBS, BEAM_SIZE)]
+    texts = _texts(answer)
+    if texts is None:
+        return False, "answer with a list of the surviving hypotheses as strings, e.g. ['a man is', '...']."
+    if texts == expected:
+        return True, ("'a man in' (-1.0 - 1.3 = -2.3) beats 'two men are' (-2.0 - 0.9 = -2.9) although "
+                      "'are' is the likelier next word: the beam's own score counts, and all extensions "
+                      "of all beams compete in one pool.")
+    if sorted(texts) == sorted(expected):
+        return False, "the right two, but list the higher total log-probability first."
+    if len(texts) != BEAM_SIZE:
+        return False, f"beam size {BEAM_SIZE} keeps exactly {BEAM_SIZE} hypotheses after each step."
+    per_beam = [f"{prefix} {max(options, key=options.get)}" for prefix, options in NEXT_LOG_PROBS.items()]
+    if sorted(texts) == sorted(per_beam):
+        return False, ("that keeps the best extension of each beam separately. Beam search pools all "
+                       "extensions of all beams and keeps the best 2 overall, even when both come from "
+                       "the same beam.")
+    by_step_only = sorted(((f"{p} {t}", lp) for p, opts in NEXT_LOG_PROBS.items() for t, lp in opts.items()),
+                          key=lambda c: -c[1])[:BEAM_SIZE]
+    if texts == [t for t, _ in by_step_only] or sorted(texts) == sorted(t for t, _ in by_step_only):
+        return False, ("you ranked by the new token's log-probability alone. Add each beam's own score: "
+                       "total = log P(prefix) + log P(token | prefix).")
+    return False, "score every extension as beam score + token log-prob, then keep the 2 highest totals."
+
+
+@exercise("08.corpus_bleu")
+def corpus_bleu(answer: object) -> tuple[bool, str]:
+    """Corpus-level token BLEU (0-100) of HYPOTHESES against REFERENCES."""
+    expected = token_bleu(HYPOTHESES, REFERENCES)
+    value = _number(answer)
+    if value is None:
+        return False, "answer with one number: the corpus BLEU on a 0-100 scale, e.g. token_bleu(...)."
+    if math.isclose(value, expected, abs_tol=0.01):
+        return True, f"{expected:.2f}: n-gram matches and lengths are summed over all sentences first."
+    sentence_mean = sum(token_bleu([h], [r]) for h, r in zip(HYPOTHESES, REFERENCES)) / len(HYPOTHESES)
+    if math.isclose(value, sentence_mean, abs_tol=0.01):
+        return False, ("that is the mean of the sentence BLEUs. BLEU is a corpus metric: sum the n-gram "
+                       "matches over all sentences, then combine once (token_bleu(HYPOTHESES, REFERENCES)). "
+                       "A sentence with no 4-gram match scores 0 on its own and drags the mean down.")
+    if math.isclose(value * 100, expected, abs_tol=0.01):
+        return False, "right idea, wrong scale: report BLEU on 0-100 (multiply by 100)."
+    joined = token_bleu([[" ".join(h)] for h in HYPOTHESES], [[" ".join(r)] for r in REFERENCES])
+    if math.isclose(value, joined, abs_tol=0.01):
+        return False, "pass token lists, not whole sentences as one token each."
+    return False, "compute it on the token lists as given: token_bleu(HYPOTHESES, REFERENCES)."
+
+
+@exercise("08.brevity")
+def brevity(answer: object) -> tuple[bool, str]:
+    """The brevity penalty for HYP_LENGTH hypothesis tokens against REF_LENGTH reference tokens."""
+    expected = brevity_penalty(HYP_LENGTH, REF_LENGTH)
+    value = _number(answer)
+    if value is None:
+        return False, "answer with one number between 0 and 1."
+    if math.isclose(value, expected, abs_tol=1e-4):
+        return True, f"exp(1 - {REF_LENGTH} / {HYP_LENGTH}) = {expected:.4f}: short output loses about 11%."
+    if math.isclose(value, 1.0, abs_tol=1e-9):
+        return False, ("the hypotheses are shorter than the references here (c < r), so the penalty is below "
+                       "1: exp(1 - r / c).")
+    if math.isclose(value, math.exp(1 - HYP_LENGTH / REF_LENGTH), abs_tol=1e-4):
+        return False, "the ratio is upside down: exp(1 - r / c), reference length over hypothesis length."
+    if math.isclose(value, HYP_LENGTH / REF_LENGTH, abs_tol=1e-4):
+        return False, "BLEU's penalty is not the plain ratio c / r; it is exp(1 - r / c)."
+    return False, "c = hypothesis tokens, r = reference tokens; when c < r the penalty is exp(1 - r / c)."
