@@ -1,8 +1,10 @@
 """Training loop: epochs, evaluation, best/last checkpoints, exact resume, NaN and Ctrl-C handling."""
 import math
+import random
 from dataclasses import replace
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -14,6 +16,7 @@ from seq2seq_lib.config import ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.train import (History, NonFiniteLossError, TrainingInterrupted, evaluate, fit, plot_history,
                                resolve_precision, train_epoch, train_step)
+from seq2seq_lib.utils import get_device, set_seed
 from seq2seq_lib.vocab import Vocab
 
 matplotlib.use("Agg")
@@ -196,3 +199,36 @@ def test_bad_arguments_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="TrainConfig"):
         fit(new_model(), *iterators(), train_config={"epochs": 1}, device=CPU, out_dir=tmp_path,
             src_vocab=VOCAB, trg_vocab=VOCAB, model_config=CONFIG)
+
+
+def test_live_plot_redraws_after_every_epoch(tmp_path, monkeypatch):
+    import IPython.display
+
+    calls = []
+    monkeypatch.setattr(IPython.display, "clear_output", lambda wait=False: calls.append("clear"))
+    monkeypatch.setattr(IPython.display, "display", lambda figure: calls.append(type(figure).__name__))
+    train, val = iterators()
+    fit(new_model(), train, val, train_config=TRAIN, device=CPU, out_dir=tmp_path, src_vocab=VOCAB,
+        trg_vocab=VOCAB, model_config=CONFIG, live_plot=True, progress=False)
+    assert calls == ["clear", "Figure"] * 2
+
+
+def test_get_device_falls_back_to_cpu_and_says_so(monkeypatch, capsys):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert get_device() == CPU
+    assert "Using the CPU" in capsys.readouterr().out
+    assert get_device("cpu", verbose=False) == CPU
+    with pytest.raises(ValueError, match="'cuda' was asked for but is not available"):
+        get_device("cuda")
+    with pytest.raises(ValueError, match="Unknown device 'gpu0'"):
+        get_device("gpu0")
+
+
+def test_set_seed_reproduces_and_validates():
+    set_seed(5)
+    first = (torch.rand(3), np.random.rand(), random.random())
+    set_seed(5)
+    assert torch.equal(first[0], torch.rand(3)) and first[1:] == (np.random.rand(), random.random())
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        set_seed(-1)
