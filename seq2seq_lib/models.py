@@ -27,7 +27,12 @@ RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 def _compute_dtype(x: Tensor) -> torch.dtype:
     """The dtype matmuls run in: autocast's when it is on for x's device, else x's own."""
     kind = x.device.type
-    return torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else x.dtype
+    if hasattr(torch, "get_autocast_dtype"):
+        enabled, dtype = torch.is_autocast_enabled(kind), torch.get_autocast_dtype(kind)
+    else:  # torch < 2.4
+        enabled = torch.is_autocast_cpu_enabled() if kind == "cpu" else torch.is_autocast_enabled()
+        dtype = torch.get_autocast_cpu_dtype() if kind == "cpu" else torch.get_autocast_gpu_dtype()
+    return dtype if enabled else x.dtype
 
 
 def _chunk_rows(vocab_size: int, device: torch.device) -> int:
