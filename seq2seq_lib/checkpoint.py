@@ -133,15 +133,18 @@ def _vocab_size(vocab: Any) -> int | None:
 
 def check_compatible(checkpoint: dict, *, model_config: ModelConfig | None = None,
                      src_vocab: Any = None, trg_vocab: Any = None,
-                     src_vocab_size: int | None = None, trg_vocab_size: int | None = None) -> None:
-    """Raise CheckpointError naming each way `checkpoint` differs from the given config/vocabularies."""
+                     src_vocab_size: int | None = None, trg_vocab_size: int | None = None,
+                     data_config: DataConfig | None = None) -> None:
+    """Raise CheckpointError naming each way `checkpoint` differs from the given configs/vocabularies."""
     problems = []
-    saved = checkpoint.get("model_config") or {}
-    if model_config is not None:
-        for f in fields(ModelConfig):
-            mine, theirs = getattr(model_config, f.name), saved.get(f.name)
+    for name, config in (("model_config", model_config), ("data_config", data_config)):
+        saved = checkpoint.get(name)
+        if config is None or (saved is None and name == "data_config"):
+            continue
+        for f in fields(config):
+            mine, theirs = getattr(config, f.name), (saved or {}).get(f.name)
             if mine != theirs:
-                problems.append(f"model_config.{f.name} is {mine!r} here but {theirs!r} in the checkpoint")
+                problems.append(f"{name}.{f.name} is {mine!r} here but {theirs!r} in the checkpoint")
     for side, vocab, size in (("src", src_vocab, src_vocab_size), ("trg", trg_vocab, trg_vocab_size)):
         stored = checkpoint.get(f"{side}_vocab")
         size = size if size is not None else _vocab_size(vocab)

@@ -258,7 +258,8 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
             raise FileNotFoundError(f"resume=True but there is no {last_path}; check out_dir, or start "
                                     "with fit(..., resume=False) (without resume).")
         checkpoint = load_checkpoint(last_path, map_location=device)
-        check_compatible(checkpoint, model_config=model_config, src_vocab=src_vocab, trg_vocab=trg_vocab)
+        check_compatible(checkpoint, model_config=model_config, src_vocab=src_vocab, trg_vocab=trg_vocab,
+                         data_config=data_config)
         start = checkpoint["epoch"]
         if start >= train_config.epochs:
             raise ValueError(f"{last_path} has already finished {start} epoch(s) and train_config.epochs is "

@@ -122,6 +122,8 @@ def test_mismatched_vocab_or_config_names_the_problem_and_the_fix(tmp_path):
         check_compatible(checkpoint, trg_vocab_size=5893)
     with pytest.raises(CheckpointError, match="model_config.hidden_dim is 512 here but 16"):
         check_compatible(checkpoint, model_config=replace(CONFIG, hidden_dim=512))
+    with pytest.raises(CheckpointError, match="data_config.batch_size is 64 here but 128"):
+        check_compatible(checkpoint, data_config=replace(DataConfig(), batch_size=64))
     shuffled = Vocab(SRC_VOCAB.itos[:4] + SRC_VOCAB.itos[4:][::-1])
     with pytest.raises(CheckpointError, match="same size but different tokens"):
         check_compatible(checkpoint, src_vocab=shuffled)

@@ -11,7 +11,7 @@ from torch import nn
 
 from seq2seq_lib import train as train_module
 from seq2seq_lib.batching import BucketIterator
-from seq2seq_lib.checkpoint import load_checkpoint
+from seq2seq_lib.checkpoint import CheckpointError, load_checkpoint
 from seq2seq_lib.config import ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.train import (History, NonFiniteLossError, TrainingInterrupted, evaluate, fit, plot_history,
@@ -142,6 +142,10 @@ def test_resume_refuses_to_go_past_the_last_epoch(tmp_path):
     run_fit(tmp_path, train_config=replace(TRAIN, epochs=1))
     with pytest.raises(ValueError, match="already finished 1 epoch.*replace\\(train_config, epochs="):
         run_fit(tmp_path, train_config=replace(TRAIN, epochs=1), resume=True)
+    other = replace(CONFIG, dropout=0.3)
+    with pytest.raises(CheckpointError, match="model_config.dropout is 0.3 here but 0.1"):
+        fit(build_model(other, len(VOCAB), len(VOCAB)), *iterators(), train_config=replace(TRAIN, epochs=2),
+            device=CPU, out_dir=tmp_path, src_vocab=VOCAB, trg_vocab=VOCAB, model_config=other, resume=True)
     with pytest.raises(FileNotFoundError, match="no .*last.pt.*without resume"):
         run_fit(tmp_path / "empty", resume=True)
 
