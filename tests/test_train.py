@@ -101,6 +101,19 @@ def test_bf16_step_on_cpu_is_close_to_fp32():
     assert losses[1] == pytest.approx(losses[0], rel=0.02)
 
 
+def test_grad_scaler_path_gives_the_same_update():
+    """The fp16-on-CUDA path (scale, unscale, clip, step) checked on CPU with bf16 as a stand-in."""
+    batch = next(iter(iterators()[0]))
+    models = []
+    for scaler in (None, torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)):
+        model = new_model().eval()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # SGD: the update shows the gradient's size
+        train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, "bf16", scaler)
+        models.append(model)
+    for a, b in zip(*(m.parameters() for m in models)):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
 def test_precision_choice():
     assert resolve_precision("auto", CPU) in ("bf16", "fp32")
     assert resolve_precision("bf16", CPU) == "bf16"
