@@ -226,10 +226,11 @@ def main() -> None:
                          "naive_s_per_batch": round(naive_s / len(batches), 4)}
         print(f"{mode:<10} {naive_tps:>12,.0f} {library_tps:>14,.0f} {library_tps / naive_tps:>8.2f}x "
               f"{naive_s / len(batches):>14.3f} {library_s / len(batches):>16.3f}")
+    n_batches = -(-29_000 // args.batch_size)  # one Multi30k training epoch
     for mode in [m for m in results if "-" in str(m)]:
-        per_batch = results[mode]["library_s_per_batch"]
-        print(f"{mode}: a Multi30k training epoch (227 batches of 128) takes about {227 * per_batch:.0f} s "
-              f"with the library step, {227 * results[mode]['naive_s_per_batch']:.0f} s with the naive one")
+        library, naive = results[mode]["library_s_per_batch"], results[mode]["naive_s_per_batch"]
+        print(f"{mode}: a Multi30k training epoch ({n_batches} batches of {args.batch_size}) takes about "
+              f"{n_batches * library:.0f} s with the library step, {n_batches * naive:.0f} s with the naive one")
     if "cpu-fp32" in results:
         base = results["cpu-fp32"]["naive_tokens_per_s"]
         best = max(results[m]["library_tokens_per_s"] for m in results if str(m).startswith("cpu-"))
