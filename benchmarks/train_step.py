@@ -117,7 +117,15 @@ def naive_step(model, batch, optimizer, criterion, clip, ratio, device, precisio
 
 def check_same_loss(model: nn.Module, batches: list, criterion: nn.Module, device: torch.device) -> None:
     """Assert that in fp32 the naive and library losses and gradients agree at ratios 0 and 1."""
-    model = copy.deepcopy(model).to(device).eval()  # no dropout, so both see the same network
+    # Training mode (cuDNN only backpropagates through RNNs in it) with every dropout at 0,
+    # so both steps see the same network; TF32 off so CUDA compares true fp32.
+    model = copy.deepcopy(model).to(device).train()
+    for module in model.modules():
+        if isinstance(module, nn.Dropout):
+            module.p = 0.0
+        elif isinstance(module, nn.RNNBase):
+            module.dropout = 0.0
+    tf32, torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.allow_tf32, False
     for ratio in (0.0, 1.0):
         for batch in batches[:2]:
             src, trg = batch.src.to(device), batch.trg.to(device)
@@ -133,6 +141,7 @@ def check_same_loss(model: nn.Module, batches: list, criterion: nn.Module, devic
             (naive, g_naive), (library, g_library) = grads
             assert abs(naive - library) <= 1e-5 * abs(naive), f"ratio {ratio}: loss {naive} != {library}"
             assert torch.allclose(g_naive, g_library, rtol=1e-3, atol=1e-7), f"ratio {ratio}: gradients differ"
+    torch.backends.cudnn.allow_tf32 = tf32
     print("check: naive and library losses and gradients agree in fp32 at ratios 0 and 1")
 
 
