@@ -77,6 +77,8 @@ class TrainConfig:
     lr: float = 1e-3
     clip: float = 1.0
     teacher_forcing_ratio: float = 0.5
+    lr_decay: float = 1.0  # multiply the learning rate by this once per epoch ...
+    lr_decay_after: int = 0  # ... after this many epochs at the full rate
     seed: int = 1234
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
 
@@ -84,6 +86,12 @@ class TrainConfig:
         _check(isinstance(self.epochs, int) and self.epochs >= 1,
                f"epochs must be an integer >= 1, got {self.epochs!r}.")
         _check(self.lr > 0, f"lr must be positive, got {self.lr!r}.")
+        _check(isinstance(self.lr_decay, (int, float)) and 0.0 < self.lr_decay <= 1.0,
+               f"lr_decay must be in (0, 1], got {self.lr_decay!r}; 1.0 keeps the rate constant, "
+               "0.5 halves it every epoch.")
+        _check(isinstance(self.lr_decay_after, int) and not isinstance(self.lr_decay_after, bool)
+               and self.lr_decay_after >= 0,
+               f"lr_decay_after must be an integer >= 0 (epochs at the full rate), got {self.lr_decay_after!r}.")
         _check(self.clip > 0, f"clip must be positive, got {self.clip!r}; 1.0 is the classic value.")
         _check(0.0 <= self.teacher_forcing_ratio <= 1.0,
                f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio!r}.")

@@ -23,14 +23,18 @@ from .translator import Translator
 
 def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size: int = 1, bleu: bool = True,
                         device: torch.device | str = "cpu", root: str | os.PathLike | None = None,
-                        batch_size: int = 128) -> dict:
-    """Loss and perplexity with teacher forcing off, and (optionally) BLEU, of a checkpoint on a split."""
+                        batch_size: int = 128, precision: str = "fp32") -> dict:
+    """Loss and perplexity with teacher forcing off, and (optionally) BLEU, of a checkpoint on a split.
+
+    `precision` applies to decoding only ("bf16" decodes several times faster on CPUs with bf16
+    support); loss and perplexity are always computed in fp32.
+    """
     if split not in ("train", "val", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'val' or 'test'.")
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}; 1 means greedy decoding.")
     device = torch.device(device)
-    translator = Translator.from_checkpoint(Path(path), device=device)
+    translator = Translator.from_checkpoint(Path(path), device=device, precision=precision)
     pairs = load_multi30k(split, root)
     examples = numericalize_pairs(pairs, translator.src_field, translator.trg_field)
     pad_idx = translator.trg_field.vocab[translator.trg_field.pad_token]
@@ -44,7 +48,7 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
     if bleu:
         began = time.perf_counter()
         report = evaluate_bleu(translator, pairs, beam_size=beam_size, batch_size=batch_size)
-        results.update({"beam_size": beam_size, "bleu_sacrebleu": float(report.sacre.score),
+        results.update({"beam_size": beam_size, "decode_precision": translator.precision, "bleu_sacrebleu": float(report.sacre.score),
                         "bleu_tokens": float(report.token_bleu),
                         "sacrebleu_signature": report.sacre.signature,
                         "decode_seconds": round(time.perf_counter() - began, 2)})

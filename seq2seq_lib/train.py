@@ -117,6 +117,20 @@ def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(model.parameters(), lr=lr)
 
 
+def epoch_learning_rate(train_config: TrainConfig, epoch: int) -> float:
+    """Learning rate for 0-based `epoch`: `lr` for the first `lr_decay_after` epochs, then x `lr_decay` per epoch.
+
+    A pure function of the epoch, so a resumed run continues the schedule exactly.
+
+    >>> config = TrainConfig(lr=1e-3, lr_decay=0.5, lr_decay_after=5)
+    >>> [epoch_learning_rate(config, e) * 1e3 for e in (0, 4, 5, 6, 9)]
+    [1.0, 1.0, 0.5, 0.25, 0.03125]
+    """
+    if not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"epoch must be an integer >= 0 (0-based), got {epoch!r}.")
+    return train_config.lr * train_config.lr_decay ** max(0, epoch + 1 - train_config.lr_decay_after)
+
+
 def _check_loss(value: float, where: str) -> None:
     if not math.isfinite(value):
         raise NonFiniteLossError(
@@ -290,6 +304,8 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
             for batches in (train_batches, val_batches):
                 if hasattr(batches, "set_epoch"):
                     batches.set_epoch(epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = epoch_learning_rate(train_config, epoch)
             position.clear()
             began = time.perf_counter()
             train_loss, tokens = _train_epoch(model, train_batches, optimizer, criterion, train_config.clip,
@@ -326,4 +342,4 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
 
 
 __all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "resolve_precision",
-           "autocast", "make_scaler", "make_optimizer", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]
+           "autocast", "make_scaler", "make_optimizer", "epoch_learning_rate", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]

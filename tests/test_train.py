@@ -151,6 +151,41 @@ def test_resume_gives_exactly_the_weights_of_an_uninterrupted_run(tmp_path):
         assert torch.equal(a, b)
 
 
+def test_learning_rate_decay_follows_the_schedule_and_survives_resume(tmp_path, monkeypatch):
+    decaying = replace(TRAIN, epochs=3, lr=4e-3, lr_decay=0.5, lr_decay_after=1)
+    assert [train_module.epoch_learning_rate(decaying, e) for e in range(3)] == [4e-3, 2e-3, 1e-3]
+    seen = []
+    real_train_epoch = train_module._train_epoch
+
+    def recording(model, batches, optimizer, *args, **kwargs):
+        seen.append(optimizer.param_groups[0]["lr"])
+        return real_train_epoch(model, batches, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "_train_epoch", recording)
+    straight = new_model()
+    run_fit(tmp_path / "straight", straight, train_config=decaying)
+    assert seen == [4e-3, 2e-3, 1e-3]
+    run_fit(tmp_path / "split", new_model(), train_config=replace(decaying, epochs=2))
+    resumed = new_model(seed=99)
+    run_fit(tmp_path / "split", resumed, train_config=decaying, resume=True)
+    assert seen[3:] == [4e-3, 2e-3, 1e-3]
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        assert torch.equal(a, b)
+    constant = replace(TRAIN, lr=1e-3)
+    assert {train_module.epoch_learning_rate(constant, e) for e in range(10)} == {1e-3}
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("lr_decay", 0.0, "lr_decay must be in \\(0, 1\\]"), ("lr_decay", 1.5, "0.5 halves it"),
+    ("lr_decay_after", -1, "lr_decay_after must be an integer >= 0"), ("lr_decay_after", 2.5, "epochs at"),
+])
+def test_bad_learning_rate_schedules_are_rejected(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{field: value})
+    with pytest.raises(ValueError, match="epoch must be an integer >= 0"):
+        train_module.epoch_learning_rate(TRAIN, -1)
+
+
 def test_resume_refuses_to_go_past_the_last_epoch(tmp_path):
     run_fit(tmp_path, train_config=replace(TRAIN, epochs=1))
     with pytest.raises(ValueError, match="already finished 1 epoch.*replace\\(train_config, epochs="):

@@ -1,0 +1,59 @@
+"""The command line: `python -m seq2seq_lib train` and `evaluate`, end to end on small data."""
+import json
+
+import pytest
+import torch
+
+from seq2seq_lib.__main__ import build_parser, main
+from seq2seq_lib.checkpoint import load_checkpoint
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_help_names_every_train_option():
+    text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
+    for option in ("--profile", "--model", "--epochs", "--out", "--resume", "--lr-decay", "--lr-decay-after",
+                   "--reverse-src"):
+        assert option in text
+
+
+def test_train_on_the_sample_writes_checkpoints_history_and_the_chosen_schedule(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["train", "--sample", "--profile", "ci", "--epochs", "2", "--out", str(out), "--precision", "fp32",
+            "--lr", "2e-3", "--lr-decay", "0.5", "--lr-decay-after", "1", "--reverse-src"]
+    assert main(args) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert len(history["val_loss"]) == 2
+    last = load_checkpoint(out / "last.pt")
+    assert last["train_config"]["lr_decay"] == 0.5 and last["train_config"]["lr_decay_after"] == 1
+    assert last["optimizer_state"]["param_groups"][0]["lr"] == pytest.approx(1e-3)  # epoch 2 ran at half
+    assert last["data_config"]["reverse_src"] is True
+    assert "best validation loss" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="already finished 2 epoch"):
+        main(args + ["--resume"])
+
+
+@pytest.mark.multi30k
+def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_dir, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out),
+                 "--precision", "fp32"]) == 0
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", str(out / "best.pt"), "--split", "val", "--data-dir", str(multi30k_dir),
+                 "--precision", "bf16", "--json", str(report)]) == 0
+    results = json.loads(report.read_text())
+    assert results["split"] == "val" and results["sentences"] == 1014 and results["decode_precision"] == "bf16"
+    assert results["perplexity"] == pytest.approx(torch.tensor(results["loss"]).exp().item(), rel=1e-5)
+    assert 0.0 <= results["bleu_tokens"] <= 100.0 and "nrefs:1" in results["sacrebleu_signature"]
+    assert "perplexity" in capsys.readouterr().out
+
+
+def test_evaluate_rejects_a_beam_below_one(tmp_path):
+    with pytest.raises(SystemExit, match="--beam must be at least 1"):
+        main(["evaluate", str(tmp_path / "none.pt"), "--beam", "0"])
