@@ -5,7 +5,10 @@ Every run decodes the Multi30k test set (1,000 sentences, `$SEQ2SEQ_DATA_DIR`) w
 - one at a time: the same function on one sentence per call, on a fixed random subset of
   `--subset` sentences (the whole set takes minutes), scaled to 1,000 per sentence; its outputs
   are checked equal to the batched ones;
-- batched beam search at each size in `--beams`.
+- batched beam search at each size in `--beams`, in the faster batched precision.
+Greedy decoding is timed in each of `--precisions` (fp32 and bf16 autocast by default), batched
+and one at a time; the summary gives each precision's ratio and the fastest batched mode
+against the fastest one-at-a-time mode (one sentence decodes fastest in fp32 on CPU).
 The model is an untrained classic model (13.9M parameters; it rarely says <eos>, so most outputs
 run to --max-len, the slowest case) unless `--checkpoint` names a trained one. Prints a table;
 the last line is one JSON object.
@@ -26,7 +29,7 @@ import torch
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.decode import beam_search, greedy_decode
 from seq2seq_lib.models import build_model, count_parameters
-from seq2seq_lib.train import autocast
+from seq2seq_lib.train import autocast, resolve_precision
 
 
 def load(checkpoint: str | None, device: torch.device, seed: int):
@@ -71,7 +74,8 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, default=50)
     parser.add_argument("--subset", type=int, default=200, help="sentences decoded one at a time")
     parser.add_argument("--beams", default="1,5,10", help="comma-separated beam sizes ('' for none)")
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
+    parser.add_argument("--precisions", default="fp32,bf16",
+                        help="comma-separated precisions to time greedy decoding in (fp32, bf16)")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--seed", type=int, default=0)
@@ -79,6 +83,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
+    for precision in precisions:
+        resolve_precision(precision, device)  # fails early with a clear message
     model, src_field, trg_field, sources, what = load(args.checkpoint, device, args.seed)
     model.eval()
     sos, eos = trg_field.vocab[trg_field.init_token], trg_field.vocab[trg_field.eos_token]
@@ -87,14 +94,13 @@ def main() -> None:
     n = len(ids)
     subset = sorted(random.Random(args.seed).sample(range(n), min(args.subset, n)))
     print(f"{what}, {count_parameters(model):,} parameters; {n} test sentences; device {device}, "
-          f"{torch.get_num_threads()} threads, precision {args.precision}, "
-          f"max_len {args.max_len}; "
+          f"{torch.get_num_threads()} threads, max_len {args.max_len}; "
           f"load average {os.getloadavg()[0]:.1f}")
 
-    def run_batched(decode, **options) -> tuple[float, list]:
+    def run_batched(decode, precision: str, **options) -> tuple[float, list]:
         outputs: list = [None] * n
-        with autocast(device, args.precision):
-            elapsed = 0.0
+        elapsed = 0.0
+        with autocast(device, precision):
             for chunk, src, lengths in batches:
                 seconds, decoded = timed(lambda: decode(model, src, lengths, max_len=args.max_len,
                                                         sos_idx=sos, eos_idx=eos, **options))
@@ -103,50 +109,74 @@ def main() -> None:
                     outputs[i] = decoded.tokens[row]
         return elapsed, outputs
 
+    def run_single(precision: str) -> tuple[float, list]:
+        """Seconds for the subset one sentence per call, scaled to all n sentences, and the outputs."""
+        elapsed, outputs = 0.0, []
+        with autocast(device, precision):
+            for i in subset:
+                src = torch.tensor(ids[i], device=device).unsqueeze(1)  # (S, 1)
+                seconds, decoded = timed(lambda: greedy_decode(model, src, torch.tensor([len(ids[i])]),
+                                                               args.max_len, sos, eos))
+                elapsed += seconds
+                outputs.append(decoded.tokens[0])
+        return elapsed * n / len(subset), outputs
+
     rows: list[dict] = []
 
-    def report(mode: str, seconds: float, outputs: list, **extra) -> None:
+    def report(mode: str, seconds: float, outputs: list, **extra) -> dict:
         """Add a table row and print it at once (long runs show progress)."""
         tokens = sum(len(o) for o in outputs) * (n / len(outputs))  # scaled to the whole set
-        rows.append({"mode": mode, "seconds": seconds, "sentences_per_s": n / seconds,
-                     "tokens_per_s": tokens / seconds, "mean_len": tokens / n, **extra})
+        row = {"mode": mode, "seconds": seconds, "sentences_per_s": n / seconds,
+               "tokens_per_s": tokens / seconds, "mean_len": tokens / n, **extra}
+        rows.append(row)
         print(f"{mode:<50} {seconds:>9.2f} {n / seconds:>9.1f} {tokens / seconds:>10.0f} {tokens / n:>9.1f}",
               flush=True)
+        return row
 
-    with autocast(device, args.precision):  # warm-up: allocator, kernels
-        _, src, lengths = batches[0]
-        greedy_decode(model, src, lengths, args.max_len, sos, eos)
     print(f"\n{'mode':<50} {'seconds':>9} {'sent/s':>9} {'tokens/s':>10} {'mean len':>9}", flush=True)
-    seconds, greedy = run_batched(greedy_decode)
-    report(f"greedy, batches of {args.batch_size}", seconds, greedy)
-    single_seconds, same = 0.0, 0
-    with autocast(device, args.precision):
-        for i in subset:
-            src = torch.tensor(ids[i], device=device).unsqueeze(1)  # (S, 1)
-            seconds, decoded = timed(lambda: greedy_decode(model, src, torch.tensor([len(ids[i])]),
-                                                           args.max_len, sos, eos))
-            single_seconds += seconds
-            same += decoded.tokens[0] == greedy[i]
-    report(f"greedy, one at a time ({len(subset)} sentences, scaled)", single_seconds * n / len(subset),
-           [greedy[i] for i in subset])
+    greedy: dict[str, list] = {}
+    batched_s: dict[str, float] = {}
+    single_s: dict[str, float] = {}
+    agreement: dict[str, str] = {}
+    for precision in precisions:
+        with autocast(device, precision):  # warm-up: allocator, kernels
+            _, src, lengths = batches[0]
+            greedy_decode(model, src, lengths, args.max_len, sos, eos)
+        batched_s[precision], greedy[precision] = run_batched(greedy_decode, precision)
+        report(f"{precision} greedy, batches of {args.batch_size}", batched_s[precision], greedy[precision])
+        single_s[precision], single = run_single(precision)
+        report(f"{precision} greedy, one at a time ({len(subset)} sentences, scaled)", single_s[precision], single)
+        same = sum(a == greedy[precision][i] for a, i in zip(single, subset))
+        agreement[precision] = f"{same}/{len(subset)}"
+    fastest_batched = min(batched_s, key=batched_s.get)
+    fastest_single = min(single_s, key=single_s.get)
     beam1_same = None
     for beam_size in [int(b) for b in args.beams.split(",") if b.strip()]:
-        seconds, outputs = run_batched(beam_search, beam_size=beam_size)
-        report(f"beam {beam_size}, batches of {args.batch_size}", seconds, outputs)
+        seconds, outputs = run_batched(beam_search, fastest_batched, beam_size=beam_size)
+        report(f"{fastest_batched} beam {beam_size}, batches of {args.batch_size}", seconds, outputs)
         if beam_size == 1:
-            beam1_same = sum(a == b for a, b in zip(outputs, greedy))
-    speedup = rows[1]["seconds"] / rows[0]["seconds"]
-    print(f"\nbatched greedy is {speedup:.1f}x faster than one sentence at a time "
-          f"(target >= 20x); outputs equal on {same}/{len(subset)} subset sentences"
-          + ("" if beam1_same is None else f"; beam 1 equals greedy on {beam1_same}/{n}"))
+            beam1_same = sum(a == b for a, b in zip(outputs, greedy[fastest_batched]))
+    ratios = {p: single_s[p] / batched_s[p] for p in precisions}
+    best = single_s[fastest_single] / batched_s[fastest_batched]
+    print()
+    for precision, ratio in ratios.items():
+        print(f"{precision}: batched greedy is {ratio:.1f}x faster than one sentence at a time in {precision}; "
+              f"outputs equal on {agreement[precision]} subset sentences")
+    print(f"fastest batched ({fastest_batched}) vs fastest one at a time ({fastest_single}): {best:.1f}x "
+          "(target >= 20x)" + ("" if beam1_same is None else f"; beam 1 equals greedy on {beam1_same}/{n}"))
+    if len(precisions) > 1:
+        differ = sum(a != b for a, b in zip(greedy[precisions[0]], greedy[precisions[-1]]))
+        print(f"{precisions[0]} and {precisions[-1]} greedy outputs differ on {differ}/{n} sentences")
     summary = {
         "benchmark": "decode", "model": what, "sentences": n, "device": str(device),
-        "threads": torch.get_num_threads(), "precision": args.precision,
-        "max_len": args.max_len,
+        "threads": torch.get_num_threads(), "max_len": args.max_len,
         "batch_size": args.batch_size, "one_at_a_time_subset": len(subset),
         "seconds": {r["mode"]: round(r["seconds"], 3) for r in rows},
         "sentences_per_s": {r["mode"]: round(r["sentences_per_s"], 2) for r in rows},
-        "greedy_batched_speedup": round(speedup, 2), "batched_equals_single": f"{same}/{len(subset)}",
+        "greedy_batched_speedup": {p: round(r, 2) for p, r in ratios.items()},
+        "fastest_batched_vs_fastest_single": round(best, 2),
+        "fastest_batched": fastest_batched, "fastest_single": fastest_single,
+        "batched_equals_single": agreement,
         "beam1_equals_greedy": None if beam1_same is None else f"{beam1_same}/{n}",
         "load_average": round(os.getloadavg()[0], 2),
     }

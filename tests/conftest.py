@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from seq2seq_lib.data import DATA_DIR_ENV, SHA256
 
@@ -37,6 +38,15 @@ def _find_multi30k() -> tuple[Path | None, str]:
     if _complete(SHARED_DATA_DIR):
         return SHARED_DATA_DIR, ""
     return None, f"{DATA_DIR_ENV} is not set and {SHARED_DATA_DIR} does not hold the six Multi30k files"
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every model in the tests is tiny: one thread is fastest, and a busy machine cannot stall it."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

@@ -17,15 +17,6 @@ PAD, SOS, EOS = 1, 2, 3
 SMALL = ModelConfig(emb_dim=16, hidden_dim=24, n_layers=2, dropout=0.0, rnn_type="gru", attention=True)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small_model(rnn_type: str = "gru", seed: int = 0, src_vocab: int = 20, trg_vocab: int = 15):
     torch.manual_seed(seed)
     return build_attention_model(replace(SMALL, rnn_type=rnn_type), src_vocab, trg_vocab, PAD, SOS)

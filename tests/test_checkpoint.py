@@ -18,15 +18,6 @@ SRC_VOCAB = Vocab.build([["ein", "hund", "läuft"], ["eine", "katze"]], min_freq
 TRG_VOCAB = Vocab.build([["a", "dog", "runs"], ["a", "cat", "sleeps"]], min_freq=1)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def trained_parts():
     torch.manual_seed(0)
     model = build_model(CONFIG, len(SRC_VOCAB), len(TRG_VOCAB))

@@ -8,14 +8,6 @@ from seq2seq_lib.__main__ import build_parser, main
 from seq2seq_lib.checkpoint import load_checkpoint
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_help_names_every_train_option():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     for option in ("--profile", "--model", "--epochs", "--out", "--resume", "--lr-decay", "--lr-decay-after",

@@ -13,15 +13,6 @@ PAD, SOS, EOS = 1, 2, 3
 KINDS = [("lstm", False), ("gru", True), ("lstm", True)]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_model(rnn_type: str, attention: bool, seed: int = 0, trg_vocab: int = 6, std: float = 1.0):
     """A tiny model with large random weights, so that its distributions are far from uniform."""
     torch.manual_seed(seed)

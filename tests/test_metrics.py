@@ -16,15 +16,6 @@ HYPS = ["a man is riding a horse".split(), "dogs play".split()]
 REFS = ["a man is riding a brown horse".split(), "two dogs play".split()]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_identical_corpus_scores_100_both_ways():
     text = ["A dog runs through the snow.", "Two men are playing soccer."]
     assert sacre_bleu(text, text).score == 100.0

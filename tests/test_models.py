@@ -13,15 +13,6 @@ PAD, SOS, EOS = 1, 2, 3
 SMALL = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def small_model(rnn_type: str = "lstm", dropout: float = 0.0, src_vocab: int = 23, trg_vocab: int = 29) -> Seq2Seq:
     torch.manual_seed(0)
     return build_model(replace(SMALL, rnn_type=rnn_type, dropout=dropout), src_vocab, trg_vocab)

@@ -27,15 +27,6 @@ CONFIG = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.1)
 TRAIN = TrainConfig(epochs=2, lr=5e-3, precision="fp32", seed=3)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread (and do not stall when the machine is busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def copy_examples(n: int, seed: int) -> list:
     gen = torch.Generator().manual_seed(seed)
     examples = []

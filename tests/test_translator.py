@@ -17,15 +17,6 @@ TINY = ModelConfig(emb_dim=16, hidden_dim=16, n_layers=1, dropout=0.0, rnn_type=
 SENTENCES = ["Ein Hund läuft.", "Zwei Männer spielen Fußball im Park neben einem großen Baum.", "Eine Frau."]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def make_model(sample_data, attention: bool, seed: int = 0, config: ModelConfig = TINY):
     torch.manual_seed(seed)
     sizes = (len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))

@@ -16,15 +16,6 @@ from seq2seq_lib.widgets.attention_explorer import (
 TINY = ModelConfig(emb_dim=16, hidden_dim=16, n_layers=1, dropout=0.0, rnn_type="gru")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def translator(sample_data):
     torch.manual_seed(0)

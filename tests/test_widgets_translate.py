@@ -18,15 +18,6 @@ from seq2seq_lib.widgets.translate import (
 TINY = ModelConfig(emb_dim=32, hidden_dim=64, n_layers=1, dropout=0.0, rnn_type="gru", attention=True)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine idle threads spin and stall."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def memorised(sample_data):
     """A Translator (attention model) that has memorised a few sample pairs, and those (german, english) pairs."""

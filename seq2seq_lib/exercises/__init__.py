@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from numbers import Integral
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,19 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
         REGISTRY[name] = checker
         return checker
     return register
+
+
+def as_shape(value: object) -> tuple[int, ...] | None:
+    """A learner's answer as a shape tuple, or None when it is not a sequence of integers.
+
+    >>> as_shape([2, 3]), as_shape((4,)), as_shape("23"), as_shape([True, 1])
+    ((2, 3), (4,), None, None)
+    """
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return None
+    if any(isinstance(v, bool) or not isinstance(v, Integral) for v in value):
+        return None
+    return tuple(int(v) for v in value)
 
 
 def _load_all() -> None:

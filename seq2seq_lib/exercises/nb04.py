@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from numbers import Integral
 
-from . import exercise
+from . import as_shape, exercise
 
 # 04.shapes: an encoder of these sizes reads a src batch of shape (SRC_LEN, BATCH)
 SRC_LEN, BATCH = 9, 4
@@ -44,13 +44,6 @@ def encoder_params(vocab_size: int, emb_dim: int, hidden_dim: int, n_layers: int
     layers += (n_layers - 1) * lstm_layer_params(upper, hidden_dim, biases, gates)
     return vocab_size * emb_dim + layers
 
-
-def _as_shape(value: object) -> tuple[int, ...] | None:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        return None
-    if any(isinstance(v, bool) or not isinstance(v, Integral) for v in value):
-        return None
-    return tuple(int(v) for v in value)
 
 
 def _as_count(answer: object) -> int | None:
@@ -88,7 +81,7 @@ def shapes(answer: object) -> tuple[bool, str]:
     expected_outputs, expected_hidden = (SRC_LEN, BATCH, HIDDEN_DIM), (N_LAYERS, BATCH, HIDDEN_DIM)
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
         return False, "answer with a pair of shapes: (outputs.shape, hidden.shape), e.g. ((1, 2, 3), (4, 5, 6))."
-    outputs, hidden = _as_shape(answer[0]), _as_shape(answer[1])
+    outputs, hidden = as_shape(answer[0]), as_shape(answer[1])
     if outputs is None or hidden is None:
         return False, "each shape is a tuple of whole numbers, e.g. tuple(outputs.shape)."
     if (outputs, hidden) == (expected_outputs, expected_hidden):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Integral, Real
+from numbers import Real
 
 from ..config import EOS, SOS
-from . import exercise
+from . import as_shape, exercise
 
 # 05.logits_shape: one step of the classic decoder on a batch of BATCH sentences
 BATCH, TRG_VOCAB, EMB_DIM, HIDDEN_DIM, N_LAYERS = 4, 5_893, 256, 512, 2
@@ -35,19 +35,12 @@ def softmax(logits: Sequence[float], temperature: float = 1.0) -> list[float]:
     return [e / sum(exps) for e in exps]
 
 
-def _as_shape(value: object) -> tuple[int, ...] | None:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        return None
-    if any(isinstance(v, bool) or not isinstance(v, Integral) for v in value):
-        return None
-    return tuple(int(v) for v in value)
-
 
 @exercise("05.logits_shape")
 def logits_shape(answer: object) -> tuple[bool, str]:
     """Shape of the logits of decoder(input (BATCH,), hidden, cell) for a target vocabulary of TRG_VOCAB."""
     expected = (BATCH, TRG_VOCAB)
-    shape = _as_shape(answer)
+    shape = as_shape(answer)
     if shape is None:
         return False, "answer with a shape: a tuple of whole numbers, e.g. tuple(logits.shape)."
     if shape == expected:
