@@ -1,0 +1,38 @@
+"""The benchmark scripts still run and end with one JSON line (tiny settings: this checks them, not speed)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_benchmark(script: str, *args: str, data_dir: Path | None = None) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    if data_dir is not None:
+        env["SEQ2SEQ_DATA_DIR"] = str(data_dir)
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_train_step_benchmark_checks_both_steps_and_reports_ratios():
+    summary = run_benchmark("train_step.py", "--batches", "2", "--repeats", "1", "--batch-size", "8",
+                            "--modes", "cpu-fp32", "--emb-dim", "8", "--hidden-dim", "16",
+                            "--src-vocab", "40", "--trg-vocab", "50", "--threads", "1")
+    row = summary["cpu-fp32"]
+    assert row["naive_tokens_per_s"] > 0 and row["library_tokens_per_s"] > 0
+    assert row["speedup"] == pytest.approx(row["library_tokens_per_s"] / row["naive_tokens_per_s"], rel=0.01)
+
+
+@pytest.mark.multi30k
+def test_decode_benchmark_compares_batched_with_one_at_a_time(multi30k_dir):
+    summary = run_benchmark("decode.py", "--subset", "3", "--beams", "1", "--max-len", "3", "--threads", "1",
+                            data_dir=multi30k_dir)
+    assert summary["sentences"] == 1000 and set(summary["greedy_batched_speedup"]) == {"fp32", "bf16"}
+    assert summary["batched_equals_single"]["fp32"] == "3/3"
+    assert summary["beam1_equals_greedy"] == "1000/1000"
