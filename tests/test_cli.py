@@ -1,11 +1,16 @@
 """The command line: `python -m seq2seq_lib train` and `evaluate`, end to end on small data."""
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import torch
 
 from seq2seq_lib.__main__ import build_parser, main
 from seq2seq_lib.checkpoint import load_checkpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import results_table  # noqa: E402
 
 
 def test_help_names_every_train_option():
@@ -36,7 +41,7 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
     out = tmp_path / "run"
     assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out),
                  "--precision", "fp32"]) == 0
-    report = tmp_path / "eval.json"
+    report = out / "test_beam1.json"
     assert main(["evaluate", str(out / "best.pt"), "--split", "val", "--data-dir", str(multi30k_dir),
                  "--precision", "bf16", "--json", str(report)]) == 0
     results = json.loads(report.read_text())
@@ -44,6 +49,9 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
     assert results["perplexity"] == pytest.approx(torch.tensor(results["loss"]).exp().item(), rel=1e-5)
     assert 0.0 <= results["bleu_tokens"] <= 100.0 and "nrefs:1" in results["sacrebleu_signature"]
     assert "perplexity" in capsys.readouterr().out
+    table_row = dict(zip(results_table.COLUMNS, results_table.row(out)))
+    assert table_row["test ppl"] == f"{results['perplexity']:.2f}" and table_row["token BLEU beam 5"] == "-"
+    assert table_row["source"] == "as written" and table_row["best epoch"] == "1"
 
 
 def test_evaluate_rejects_a_beam_below_one(tmp_path):

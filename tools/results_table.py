@@ -1,0 +1,63 @@
+"""Markdown rows for docs/results.md from training-run folders, so no figure is copied by hand.
+
+Each folder is a `python -m seq2seq_lib train --out DIR` output (best.pt, history.json) with the
+evaluations saved next to it by `python -m seq2seq_lib evaluate DIR/best.pt --beam K --json
+DIR/test_beamK.json` for K = 1 and 5.
+
+    python tools/results_table.py runs/classic runs/attention
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from seq2seq_lib.checkpoint import load_checkpoint  # noqa: E402
+
+COLUMNS = ("run", "source", "lr (decay)", "precision", "seed", "best epoch", "val loss", "test loss",
+           "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
+
+
+def _evaluation(folder: Path, beam: int) -> dict:
+    path = folder / f"test_beam{beam}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def row(folder: Path) -> list[str]:
+    """One table row for a run folder; '-' where an evaluation is missing."""
+    if not (folder / "best.pt").is_file():
+        raise SystemExit(f"{folder} has no best.pt; pass folders written by `python -m seq2seq_lib train --out`.")
+    checkpoint = load_checkpoint(folder / "best.pt")
+    train, data = checkpoint["train_config"], checkpoint.get("data_config") or {}
+    history = checkpoint["history"]
+    greedy, beam = _evaluation(folder, 1), _evaluation(folder, 5)
+    decay = "" if train.get("lr_decay", 1.0) == 1.0 else f" (x{train['lr_decay']} after {train['lr_decay_after']})"
+
+    def fmt(result: dict, key: str, digits: int = 2) -> str:
+        return f"{result[key]:.{digits}f}" if key in result else "-"
+
+    return [folder.name, "reversed" if data.get("reverse_src") else "as written", f"{train['lr']:g}{decay}",
+            train["precision"], str(train["seed"]), str(checkpoint["epoch"]), f"{min(history['val_loss']):.3f}",
+            fmt(greedy, "loss", 3), fmt(greedy, "perplexity"), fmt(greedy, "bleu_tokens"), fmt(beam, "bleu_tokens"),
+            fmt(greedy, "bleu_sacrebleu"), fmt(beam, "bleu_sacrebleu"),
+            f"{statistics.mean(history['epoch_seconds']):.0f}"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("folders", nargs="+", type=Path, help="run folders (each with best.pt)")
+    args = parser.parse_args()
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + " --- |" * len(COLUMNS))
+    for folder in args.folders:
+        print("| " + " | ".join(row(folder)) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
