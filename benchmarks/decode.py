@@ -70,7 +70,7 @@ def timed(fn) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", help="a checkpoint written by fit(); default: an untrained model")
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--max-len", type=int, default=50)
     parser.add_argument("--subset", type=int, default=200, help="sentences decoded one at a time")
     parser.add_argument("--beams", default="1,5,10", help="comma-separated beam sizes ('' for none)")

@@ -51,6 +51,12 @@ def select_state(state: Any, index: Tensor) -> Any:
 
 def decoder_step(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
     """input (B,) -> log_probs (B, V) in float32, new state, attention (B, S) or None."""
+    logits, state, attn = _decoder_logits(model, input, state)
+    return F.log_softmax(logits, dim=-1), state, attn
+
+
+def _decoder_logits(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
+    """decoder_step before the log-softmax: logits (B, V) in float32."""
     if not isinstance(input, Tensor) or input.dim() != 1 or input.dtype != torch.long:
         raise ValueError(f"input must be a LongTensor of shape (batch,) holding one token id per row, got "
                          f"{getattr(input, 'dtype', type(input))} {tuple(getattr(input, 'shape', ()))}; "
@@ -61,7 +67,7 @@ def decoder_step(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, A
     else:
         features, state = decoder.run(input.unsqueeze(0), state)  # (1, B, H)
         logits, attn = decoder.project(features[0]), None  # (B, V)
-    return F.log_softmax(logits.float(), dim=-1), state, attn
+    return logits.float(), state, attn
 
 
 @contextmanager
@@ -120,9 +126,10 @@ def greedy_decode(model: nn.Module, src: Tensor, src_lengths: Tensor | None = No
         state = model.encode(src, src_lengths)
         input = torch.full((batch,), sos_idx, dtype=torch.long, device=src.device)  # (B,)
         for _ in range(max_len):
-            log_probs, state, attn = decoder_step(model, input, state)  # (b, V)
-            best, input = log_probs.max(dim=-1)  # (b,), (b,)
-            scores.index_add_(0, active, best)
+            logits, state, attn = _decoder_logits(model, input, state)  # (b, V)
+            top, input = logits.max(dim=-1)  # (b,), (b,)
+            # log-probability of the argmax without materialising the whole log-softmax
+            scores.index_add_(0, active, top - torch.logsumexp(logits, dim=-1))
             rows = active.tolist()
             for row, token in zip(rows, input.tolist()):
                 tokens[row].append(token)

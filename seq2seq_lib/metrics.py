@@ -139,7 +139,7 @@ class BleuReport:
 
 
 def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: int = 1,
-                  batch_size: int = 128, max_len: int = 50, length_penalty: float = 1.0,
+                  batch_size: int = 256, max_len: int = 50, length_penalty: float = 1.0,
                   src_field: Any = None, trg_field: Any = None) -> BleuReport:
     """Translate the sources of (source, reference) pairs in batches and score them with both BLEUs.
 

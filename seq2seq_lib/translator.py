@@ -133,7 +133,7 @@ class Translator:
         return tokens
 
     def translate_batch(self, sentences: Sequence[str], beam_size: int = 1, max_len: int = 50,
-                        length_penalty: float = 1.0, batch_size: int = 64) -> list[Translation]:
+                        length_penalty: float = 1.0, batch_size: int = 256) -> list[Translation]:
         """Translations of many sentences, decoded `batch_size` at a time (sorted by length to limit padding)."""
         check_decode_options(beam_size, max_len)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -167,7 +167,7 @@ class Translator:
         return results  # type: ignore[return-value]
 
     def translate(self, sentences: str | Sequence[str], beam_size: int = 1, max_len: int = 50,
-                  length_penalty: float = 1.0, batch_size: int = 64, details: bool = False
+                  length_penalty: float = 1.0, batch_size: int = 256, details: bool = False
                   ) -> str | list[str] | Translation | list[Translation]:
         """Text -> translated text (a list for a list); `details=True` gives Translation objects instead."""
         single = isinstance(sentences, str)
