@@ -24,7 +24,12 @@ class Batch(NamedTuple):
     trg_lengths: torch.Tensor
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> "Batch":
-        return Batch(*(t.to(device, non_blocking=non_blocking) for t in self))
+        """src and trg on `device`; the lengths stay on the CPU, where packing reads them.
+
+        (Lengths on a GPU would make every packed encoder call wait for the GPU to copy them back.)
+        """
+        return Batch(self.src.to(device, non_blocking=non_blocking), self.src_lengths,
+                     self.trg.to(device, non_blocking=non_blocking), self.trg_lengths)
 
 
 class PairDataset(Dataset):

@@ -201,9 +201,12 @@ class Seq2Seq(nn.Module):
             raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {ratio!r}.")
         if src_lengths is not None and tuple(src_lengths.shape) != (src.shape[1],):
             raise ValueError(f"src_lengths must have shape ({src.shape[1]},), got {tuple(src_lengths.shape)}.")
-        for name, x, size in (("src", src, self.encoder.embedding.num_embeddings),
-                              ("trg", trg, self.decoder.vocab_size)):
-            if x.numel() and (int(x.min()) < 0 or int(x.max()) >= size):
+        # one read-back for all four bounds: on a GPU each read waits for the queued work
+        checked = [(name, x, size) for name, x, size in (("src", src, self.encoder.embedding.num_embeddings),
+                                                         ("trg", trg, self.decoder.vocab_size)) if x.numel()]
+        bounds = torch.stack([b for _, x, _ in checked for b in (x.min(), x.max())]).tolist() if checked else []
+        for (name, _, size), low, high in zip(checked, bounds[::2], bounds[1::2]):
+            if low < 0 or high >= size:
                 raise ValueError(f"{name} holds token ids outside [0, {size}); the model was built for "
                                  f"a vocabulary of {size}: numericalize with the same Vocab.")
 

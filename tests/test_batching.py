@@ -49,11 +49,12 @@ def test_pad_collate_is_time_first_with_lengths():
     assert batch.trg[:, 1].tolist() == [2, 9, 3, PAD_IDX, PAD_IDX]
 
 
-def test_batch_to_device_moves_every_tensor():
+def test_batch_to_device_moves_the_ids_and_keeps_the_lengths_on_the_cpu():
     batch = pad_collate([([2, 5, 3], [2, 3])], PAD_IDX)
     moved = batch.to("meta")  # a real device change that needs no GPU
     assert isinstance(moved, Batch)
-    assert all(t.device.type == "meta" for t in moved)
+    assert moved.src.device.type == "meta" and moved.trg.device.type == "meta"
+    assert moved.src_lengths.device.type == "cpu" and moved.trg_lengths.device.type == "cpu"
     assert [t.shape for t in moved] == [t.shape for t in batch]
     same = batch.to(torch.device("cpu"))
     assert all(torch.equal(a, b) for a, b in zip(same, batch))
@@ -72,11 +73,11 @@ def synthetic_examples(count: int, seed: int = 0):
 def test_iterator_on_cuda_matches_cpu(num_workers):
     examples = synthetic_examples(500)
     batch = pad_collate(examples[:4], PAD_IDX).to("cuda", non_blocking=True)
-    assert all(t.is_cuda for t in batch)
+    assert batch.src.is_cuda and batch.trg.is_cuda and not batch.src_lengths.is_cuda
     on_gpu = BucketIterator(examples, 64, PAD_IDX, device="cuda", seed=2, num_workers=num_workers, pin_memory=True)
     on_cpu = BucketIterator(examples, 64, PAD_IDX, seed=2)
     for gpu_batch, cpu_batch in zip(on_gpu, on_cpu, strict=True):
-        assert all(t.is_cuda for t in gpu_batch)
+        assert gpu_batch.src.is_cuda and gpu_batch.trg.is_cuda
         assert all(torch.equal(g.cpu(), c) for g, c in zip(gpu_batch, cpu_batch))
 
 
@@ -181,7 +182,9 @@ def test_num_workers_gives_the_same_batches(examples):
 def test_iterator_moves_batches_to_its_device(examples):
     iterator = BucketIterator(examples, 64, PAD_IDX, device="meta")
     assert iterator.device == torch.device("meta")
-    assert all(t.device.type == "meta" for batch in iterator for t in batch)
+    for batch in iterator:
+        assert batch.src.device.type == "meta" and batch.trg.device.type == "meta"
+        assert batch.src_lengths.device.type == "cpu" and batch.trg_lengths.device.type == "cpu"
 
 
 # ---------------------------------------------------------------- bad input
