@@ -48,7 +48,8 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
     if bleu:
         began = time.perf_counter()
         report = evaluate_bleu(translator, pairs, beam_size=beam_size, batch_size=batch_size)
-        results.update({"beam_size": beam_size, "decode_precision": translator.precision, "bleu_sacrebleu": float(report.sacre.score),
+        results.update({"beam_size": beam_size, "decode_precision": translator.precision,
+                        "bleu_sacrebleu": float(report.sacre.score),
                         "bleu_tokens": float(report.token_bleu),
                         "sacrebleu_signature": report.sacre.signature,
                         "decode_seconds": round(time.perf_counter() - began, 2)})

@@ -342,4 +342,5 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
 
 
 __all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "resolve_precision",
-           "autocast", "make_scaler", "make_optimizer", "epoch_learning_rate", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]
+           "autocast", "make_scaler", "make_optimizer", "epoch_learning_rate", "train_step", "train_epoch",
+           "evaluate", "plot_history", "fit"]
