@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the profile's)")
     train.add_argument("--lr-decay-after", type=int, default=None,
                        help="epochs at the full learning rate before the decay starts (default: the profile's)")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help="sentence pairs per training batch (default: the profile's; 128 in full)")
     train.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
     train.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
     train.add_argument("--sample", action="store_true", help="use the bundled sample instead of Multi30k")
@@ -82,8 +84,9 @@ def run_train(args: argparse.Namespace) -> int:
     train_config = replace(profile.train, **overrides)
     print(profile.describe(), f"| model={args.model}", flush=True)
     device = get_device(args.device)
-    if args.reverse_src:
-        profile = replace(profile, data=replace(profile.data, reverse_src=True))
+    data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
+                                        ("batch_size", args.batch_size)) if v is not None}
+    profile = replace(profile, data=replace(profile.data, **data_overrides))
     data = prepare_data(profile, root=args.data_dir, use_sample=args.sample)
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)
@@ -123,5 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     return run_train(args) if args.command == "train" else run_evaluate(args)
 
 
+def cli() -> int:
+    """`main` for a shell: a bad value or a missing file ends with its message, not a traceback."""
+    try:
+        return main()
+    except (ValueError, FileNotFoundError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

@@ -1,5 +1,6 @@
 """The command line: `python -m seq2seq_lib train` and `evaluate`, end to end on small data."""
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,21 +17,21 @@ import results_table  # noqa: E402
 def test_help_names_every_train_option():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     for option in ("--profile", "--model", "--epochs", "--out", "--resume", "--lr-decay", "--lr-decay-after",
-                   "--reverse-src"):
+                   "--reverse-src", "--batch-size"):
         assert option in text
 
 
 def test_train_on_the_sample_writes_checkpoints_history_and_the_chosen_schedule(tmp_path, capsys):
     out = tmp_path / "run"
     args = ["train", "--sample", "--profile", "ci", "--epochs", "2", "--out", str(out), "--precision", "fp32",
-            "--lr", "2e-3", "--lr-decay", "0.5", "--lr-decay-after", "1", "--reverse-src"]
+            "--lr", "2e-3", "--lr-decay", "0.5", "--lr-decay-after", "1", "--reverse-src", "--batch-size", "8"]
     assert main(args) == 0
     history = json.loads((out / "history.json").read_text())
     assert len(history["val_loss"]) == 2
     last = load_checkpoint(out / "last.pt")
     assert last["train_config"]["lr_decay"] == 0.5 and last["train_config"]["lr_decay_after"] == 1
     assert last["optimizer_state"]["param_groups"][0]["lr"] == pytest.approx(1e-3)  # epoch 2 ran at half
-    assert last["data_config"]["reverse_src"] is True
+    assert last["data_config"]["reverse_src"] is True and last["data_config"]["batch_size"] == 8
     assert "best validation loss" in capsys.readouterr().out
     with pytest.raises(ValueError, match="already finished 2 epoch"):
         main(args + ["--resume"])
@@ -57,3 +58,12 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
 def test_evaluate_rejects_a_beam_below_one(tmp_path):
     with pytest.raises(SystemExit, match="--beam must be at least 1"):
         main(["evaluate", str(tmp_path / "none.pt"), "--beam", "0"])
+
+
+@pytest.mark.parametrize("option, message", [(["--batch-size", "0"], "batch_size must be an integer >= 1"),
+                                             (["--lr", "-1"], "lr must be positive")])
+def test_a_bad_value_from_the_shell_ends_with_its_message_not_a_traceback(tmp_path, option, message):
+    command = [sys.executable, "-m", "seq2seq_lib", "train", "--sample", "--out", str(tmp_path / "run"), *option]
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert finished.returncode == 2
+    assert finished.stderr.startswith(f"error: {message}") and "Traceback" not in finished.stderr

@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from seq2seq_lib.checkpoint import load_checkpoint  # noqa: E402
 
-COLUMNS = ("run", "source", "lr (decay)", "precision", "seed", "best epoch", "val loss", "test loss",
+COLUMNS = ("run", "source", "lr (decay)", "batch", "precision", "seed", "best epoch", "val loss", "test loss",
            "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
 
 
@@ -42,7 +42,7 @@ def row(folder: Path) -> list[str]:
         return f"{result[key]:.{digits}f}" if key in result else "-"
 
     return [folder.name, "reversed" if data.get("reverse_src") else "as written", f"{train['lr']:g}{decay}",
-            train["precision"], str(train["seed"]), str(checkpoint["epoch"]), f"{min(history['val_loss']):.3f}",
+            str(data.get("batch_size", "-")), train["precision"], str(train["seed"]), str(checkpoint["epoch"]), f"{min(history['val_loss']):.3f}",
             fmt(greedy, "loss", 3), fmt(greedy, "perplexity"), fmt(greedy, "bleu_tokens"), fmt(beam, "bleu_tokens"),
             fmt(greedy, "bleu_sacrebleu"), fmt(beam, "bleu_sacrebleu"),
             f"{statistics.mean(history['epoch_seconds']):.0f}"]
