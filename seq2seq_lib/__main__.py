@@ -30,12 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--profile", choices=["ci", "full"], default=None,
                        help="data and model size: ci = small subset for a CPU in seconds, full = the real "
                             "recipe (default: $SEQ2SEQ_PROFILE, else ci)")
-    train.add_argument("--model", choices=MODELS, default="classic",
+    train.add_argument("--model", choices=MODELS, default=None,
                        help="classic = 2-layer LSTM encoder-decoder; gru = the same with GRUs; "
                             "attention = Bahdanau attention (default: classic)")
     train.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the profile's)")
     train.add_argument("--out", type=Path, required=True, help="output folder for best.pt, last.pt, history.json")
-    train.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    start = train.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue from OUT/last.pt with the options saved in OUT/run.json; only --epochs "
+                            "(a larger one trains longer), --precision and --data-dir may change")
+    start.add_argument("--overwrite", action="store_true",
+                       help="start afresh even though OUT already holds a run (its checkpoints are replaced)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
                        help="auto = bf16 where supported, fp16 on older GPUs (default: the profile's)")
@@ -49,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="sentence pairs per training batch (default: the profile's; 128 in full)")
     train.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
     train.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
-    train.add_argument("--sample", action="store_true", help="use the bundled sample instead of Multi30k")
-    train.add_argument("--reverse-src", action="store_true",
+    train.add_argument("--sample", action="store_true", default=None,
+                       help="use the bundled sample instead of Multi30k")
+    train.add_argument("--reverse-src", action="store_true", default=None,
                        help="feed each German sentence backwards (Sutskever et al., 2014); off in the classic recipe")
 
     evaluate = commands.add_parser("evaluate", help="test loss, perplexity and BLEU of a checkpoint",
@@ -69,13 +75,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SETTINGS_FILE = "run.json"  # the resolved train options, so `--resume` needs only --out
+CHANGEABLE_ON_RESUME = ("epochs", "precision", "data_dir")
+
+
+def _restore_settings(args: argparse.Namespace) -> None:
+    """Fill every train option not given again from OUT/run.json (options given win)."""
+    path = args.out / SETTINGS_FILE
+    if not path.is_file():
+        return  # a run from an older version: the options must be repeated, and fit checks they match
+    for key, value in json.loads(path.read_text()).items():
+        value = Path(value) if key == "data_dir" and value is not None else value
+        given = getattr(args, key, None)
+        if given is None:
+            setattr(args, key, value)
+        elif given != value and key not in CHANGEABLE_ON_RESUME:
+            raise ValueError(f"{args.out} was trained with {key}={value!r}, not {given!r}. Resume with the same "
+                             f"value (or leave the option out), or start a new run with another --out folder.")
+
+
+def _save_settings(out: Path, settings: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / f".{SETTINGS_FILE}.tmp"
+    temporary.write_text(json.dumps(settings, indent=1))
+    temporary.replace(out / SETTINGS_FILE)
+
+
 def run_train(args: argparse.Namespace) -> int:
     from .config import get_profile
     from .prepare import prepare_data
     from .train import fit
     from .utils import get_device
 
+    if args.resume:
+        _restore_settings(args)
+    elif not args.overwrite and any((args.out / name).exists() for name in ("best.pt", "last.pt")):
+        raise ValueError(f"{args.out} already holds a run. Continue it with --resume, replace it with "
+                         f"--overwrite, or choose another --out folder.")
     profile = get_profile(args.profile)
+    args.model = args.model or "classic"
     model_config = replace(profile.model, attention=args.model == "attention",
                            rnn_type="gru" if args.model == "gru" else profile.model.rnn_type)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision),
@@ -87,7 +125,13 @@ def run_train(args: argparse.Namespace) -> int:
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
                                         ("batch_size", args.batch_size)) if v is not None}
     profile = replace(profile, data=replace(profile.data, **data_overrides))
-    data = prepare_data(profile, root=args.data_dir, use_sample=args.sample)
+    _save_settings(args.out, {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
+                              "precision": train_config.precision, "lr": train_config.lr,
+                              "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
+                              "seed": train_config.seed, "batch_size": profile.data.batch_size,
+                              "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
+                              "data_dir": None if args.data_dir is None else str(args.data_dir)})
+    data = prepare_data(profile, root=args.data_dir, use_sample=bool(args.sample))
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)
     if model_config.attention:

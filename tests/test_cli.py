@@ -37,6 +37,25 @@ def test_train_on_the_sample_writes_checkpoints_history_and_the_chosen_schedule(
         main(args + ["--resume"])
 
 
+def test_resume_needs_only_the_folder_and_refuses_a_changed_setting(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    first = ["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out), "--precision", "fp32",
+             "--batch-size", "16", "--reverse-src", "--seed", "7"]
+    assert main(first) == 0
+    with pytest.raises(ValueError, match="already holds a run.*--resume.*--overwrite"):
+        main(first)
+    with pytest.raises(ValueError, match="trained with batch_size=16, not 32"):
+        main(["train", "--out", str(out), "--resume", "--epochs", "2", "--batch-size", "32"])
+    monkeypatch.setenv("SEQ2SEQ_PROFILE", "full")  # the saved profile (ci) must win over the environment
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "2"]) == 0
+    last = load_checkpoint(out / "last.pt")
+    assert last["epoch"] == 2 and last["train_config"]["seed"] == 7
+    assert last["data_config"]["batch_size"] == 16 and last["data_config"]["reverse_src"] is True
+    assert json.loads((out / "run.json").read_text())["epochs"] == 2
+    assert main(first + ["--overwrite"]) == 0
+    assert load_checkpoint(out / "last.pt")["epoch"] == 1
+
+
 @pytest.mark.multi30k
 def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_dir, capsys):
     out = tmp_path / "run"
