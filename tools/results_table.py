@@ -48,14 +48,37 @@ def row(folder: Path) -> list[str]:
             f"{statistics.mean(history['epoch_seconds']):.0f}"]
 
 
+MEASURED = ("val loss", "test loss", "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy",
+            "sacreBLEU beam 5", "s / epoch")
+
+
+def mean_row(rows: list[list[str]]) -> list[str]:
+    """The mean of each measured column over `rows` (skipping '-'), with the same number of decimals."""
+    cells = []
+    for index, column in enumerate(COLUMNS):
+        values = [r[index] for r in rows if r[index] != "-"]
+        if column == "run":
+            cells.append(f"mean of {len(rows)}")
+        elif column in MEASURED and values:
+            digits = len(values[0].partition(".")[2])
+            cells.append(f"**{statistics.mean(float(v) for v in values):.{digits}f}**")
+        else:
+            cells.append("")
+    return cells
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="run folders (each with best.pt)")
+    parser.add_argument("--mean", action="store_true", help="end with a row of the means of the measured columns")
     args = parser.parse_args()
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + " --- |" * len(COLUMNS))
-    for folder in args.folders:
-        print("| " + " | ".join(row(folder)) + " |")
+    rows = [row(folder) for folder in args.folders]
+    for cells in rows:
+        print("| " + " | ".join(cells) + " |")
+    if args.mean:
+        print("| " + " | ".join(mean_row(rows)) + " |")
     return 0
 
 

@@ -1,0 +1,27 @@
+"""tools/results_table.py: the mean row under a table of runs."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import results_table  # noqa: E402
+
+
+def _row(**cells: str) -> list[str]:
+    return [cells.get(column, "-") for column in results_table.COLUMNS]
+
+
+def test_the_mean_row_averages_measured_columns_and_skips_missing_values():
+    rows = [_row(run="a", **{"test ppl": "40.00", "token BLEU beam 5": "-", "s / epoch": "120"}),
+            _row(run="b", **{"test ppl": "45.00", "token BLEU beam 5": "16.50", "s / epoch": "140"})]
+    mean = dict(zip(results_table.COLUMNS, results_table.mean_row(rows)))
+    assert mean["run"] == "mean of 2"
+    assert mean["test ppl"] == "**42.50**" and mean["s / epoch"] == "**130**"
+    assert mean["token BLEU beam 5"] == "**16.50**"  # the one run that has it
+    assert mean["seed"] == "" and mean["test loss"] == ""  # no run measured it
+
+
+def test_a_folder_without_a_checkpoint_is_refused_with_the_fix(tmp_path):
+    with pytest.raises(SystemExit, match="has no best.pt.*seq2seq_lib train --out"):
+        results_table.row(tmp_path)
