@@ -125,6 +125,9 @@ def run_train(args: argparse.Namespace) -> int:
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
                                         ("batch_size", args.batch_size)) if v is not None}
     profile = replace(profile, data=replace(profile.data, **data_overrides))
+    if args.overwrite:  # only now that the options are valid; and a later --resume never finds the old last.pt
+        for name in ("best.pt", "last.pt", "history.json"):
+            (args.out / name).unlink(missing_ok=True)
     _save_settings(args.out, {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
                               "precision": train_config.precision, "lr": train_config.lr,
                               "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,

@@ -52,6 +52,9 @@ def test_resume_needs_only_the_folder_and_refuses_a_changed_setting(tmp_path, mo
     assert last["epoch"] == 2 and last["train_config"]["seed"] == 7
     assert last["data_config"]["batch_size"] == 16 and last["data_config"]["reverse_src"] is True
     assert json.loads((out / "run.json").read_text())["epochs"] == 2
+    with pytest.raises(ValueError, match="lr must be positive"):
+        main(first + ["--overwrite", "--lr", "-1"])
+    assert load_checkpoint(out / "last.pt")["epoch"] == 2  # a refused --overwrite deletes nothing
     assert main(first + ["--overwrite"]) == 0
     assert load_checkpoint(out / "last.pt")["epoch"] == 1
 
