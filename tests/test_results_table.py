@@ -1,4 +1,5 @@
 """tools/results_table.py: the mean row under a table of runs."""
+import json
 import sys
 from pathlib import Path
 
@@ -25,3 +26,10 @@ def test_the_mean_row_averages_measured_columns_and_skips_missing_values():
 def test_a_folder_without_a_checkpoint_is_refused_with_the_fix(tmp_path):
     with pytest.raises(SystemExit, match="has no best.pt.*seq2seq_lib train --out"):
         results_table.row(tmp_path)
+
+
+def test_the_curve_row_lists_every_epoch_and_marks_the_lowest(tmp_path):
+    (tmp_path / "history.json").write_text(json.dumps({"val_loss": [5.0, 4.25, 4.5]}))
+    assert results_table.curve_row(tmp_path) == [tmp_path.name, "5.000, **4.250**, 4.500"]
+    with pytest.raises(SystemExit, match="has no history.json"):
+        results_table.curve_row(tmp_path / "missing")

@@ -4,7 +4,8 @@ Each folder is a `python -m seq2seq_lib train --out DIR` output (best.pt, histor
 evaluations saved next to it by `python -m seq2seq_lib evaluate DIR/best.pt --beam K --json
 DIR/test_beamK.json` for K = 1 and 5.
 
-    python tools/results_table.py runs/classic runs/attention
+    python tools/results_table.py runs/classic runs/attention [--mean]
+    python tools/results_table.py --curves runs/classic runs/attention   # validation loss per epoch
 """
 from __future__ import annotations
 
@@ -67,11 +68,28 @@ def mean_row(rows: list[list[str]]) -> list[str]:
     return cells
 
 
+def curve_row(folder: Path) -> list[str]:
+    """The run's validation loss per epoch, its lowest in bold (the epoch best.pt keeps)."""
+    path = folder / "history.json"
+    if not path.is_file():
+        raise SystemExit(f"{folder} has no history.json; `python -m seq2seq_lib train --out` writes it at the end.")
+    losses = json.loads(path.read_text())["val_loss"] = history["val_loss"]
+    best = losses.index(min(losses))
+    return [folder.name, ", ".join(f"**{v:.3f}**" if i == best else f"{v:.3f}" for i, v in enumerate(losses))]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+", type=Path, help="run folders (each with best.pt)")
     parser.add_argument("--mean", action="store_true", help="end with a row of the means of the measured columns")
+    parser.add_argument("--curves", action="store_true",
+                        help="print each run's validation loss per epoch instead of the results")
     args = parser.parse_args()
+    if args.curves:
+        print("| run | validation loss, epoch 1 onwards |\n| --- | --- |")
+        for folder in args.folders:
+            print("| " + " | ".join(curve_row(folder)) + " |")
+        return 0
     print("| " + " | ".join(COLUMNS) + " |")
     print("|" + " --- |" * len(COLUMNS))
     rows = [row(folder) for folder in args.folders]
