@@ -43,7 +43,8 @@ def row(folder: Path) -> list[str]:
         return f"{result[key]:.{digits}f}" if key in result else "-"
 
     return [folder.name, "reversed" if data.get("reverse_src") else "as written", f"{train['lr']:g}{decay}",
-            str(data.get("batch_size", "-")), train["precision"], str(train["seed"]), str(checkpoint["epoch"]), f"{min(history['val_loss']):.3f}",
+            str(data.get("batch_size", "-")), train["precision"], str(train["seed"]), str(checkpoint["epoch"]),
+            f"{min(history['val_loss']):.3f}",
             fmt(greedy, "loss", 3), fmt(greedy, "perplexity"), fmt(greedy, "bleu_tokens"), fmt(beam, "bleu_tokens"),
             fmt(greedy, "bleu_sacrebleu"), fmt(beam, "bleu_sacrebleu"),
             f"{statistics.mean(history['epoch_seconds']):.0f}"]
@@ -73,7 +74,7 @@ def curve_row(folder: Path) -> list[str]:
     path = folder / "history.json"
     if not path.is_file():
         raise SystemExit(f"{folder} has no history.json; `python -m seq2seq_lib train --out` writes it at the end.")
-    losses = json.loads(path.read_text())["val_loss"] = history["val_loss"]
+    losses = json.loads(path.read_text())["val_loss"]
     best = losses.index(min(losses))
     return [folder.name, ", ".join(f"**{v:.3f}**" if i == best else f"{v:.3f}" for i, v in enumerate(losses))]
 
