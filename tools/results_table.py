@@ -35,7 +35,8 @@ def row(folder: Path) -> list[str]:
         raise SystemExit(f"{folder} has no best.pt; pass folders written by `python -m seq2seq_lib train --out`.")
     checkpoint = load_checkpoint(folder / "best.pt")
     train, data = checkpoint["train_config"], checkpoint.get("data_config") or {}
-    history = checkpoint["history"]
+    full_history = folder / "history.json"  # best.pt's own history stops at the best epoch
+    history = json.loads(full_history.read_text()) if full_history.is_file() else checkpoint["history"]
     greedy, beam = _evaluation(folder, 1), _evaluation(folder, 5)
     decay = "" if train.get("lr_decay", 1.0) == 1.0 else f" (x{train['lr_decay']} after {train['lr_decay_after']})"
 
