@@ -94,11 +94,12 @@ def _restore_settings(args: argparse.Namespace) -> None:
                              f"value (or leave the option out), or start a new run with another --out folder.")
 
 
-def _save_settings(out: Path, settings: dict) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    temporary = out / f".{SETTINGS_FILE}.tmp"
-    temporary.write_text(json.dumps(settings, indent=1))
-    temporary.replace(out / SETTINGS_FILE)
+def _write_json(path: Path, value: dict) -> None:
+    """Write atomically: an interrupted write leaves the previous file, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(value, indent=1))
+    temporary.replace(path)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -128,7 +129,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.overwrite:  # only now that the options are valid; and a later --resume never finds the old last.pt
         for name in ("best.pt", "last.pt", "history.json"):
             (args.out / name).unlink(missing_ok=True)
-    _save_settings(args.out, {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
+    _write_json(args.out / SETTINGS_FILE, {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
                               "precision": train_config.precision, "lr": train_config.lr,
                               "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
                               "seed": train_config.seed, "batch_size": profile.data.batch_size,
@@ -147,7 +148,7 @@ def run_train(args: argparse.Namespace) -> int:
                   train_config=train_config, device=device, out_dir=args.out,
                   src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab,
                   model_config=model_config, data_config=data.config, resume=args.resume)
-    (args.out / "history.json").write_text(json.dumps(history.to_dict(), indent=1))
+    _write_json(args.out / "history.json", history.to_dict())
     print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / 'best.pt'}")
     return 0
 
