@@ -1,6 +1,7 @@
 """Training throughput: the library's step vs. a naive step written the classic way.
 
-The naive step runs the decoder one time step at a time, projects every step onto the whole
+The naive step runs the decoder one time step at a time, each step one call of the LSTM module
+on a length-1 sequence as the classic tutorials write it, projects every step onto the whole
 vocabulary into a zero-filled (T, B, V) buffer and scores outputs[1:] against trg[1:]. The
 library's step (`train.train_step` -> `Seq2Seq.loss`) runs stretches of teacher-forced steps in
 one RNN call and projects only non-pad rows, in chunks, with the gradient fused into the loss.
@@ -28,6 +29,7 @@ from torch import nn
 
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
+from seq2seq_lib import rnn_step
 from seq2seq_lib.train import autocast, make_optimizer, train_step
 
 PAD, SOS, EOS = 1, 2, 3
@@ -86,16 +88,31 @@ def real_batches(n_batches: int, seed: int) -> tuple[list, int, int]:
     return batches, len(prepared.src_field.vocab), len(prepared.trg_field.vocab)
 
 
+def classic_encoder(encoder: nn.Module, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The classic encoder forward on the library's modules: src (S, B) -> hidden, cell (L, B, H)."""
+    embedded = encoder.dropout(encoder.embedding(src))  # (S, B, E)
+    _, (hidden, cell) = encoder.rnn(embedded)
+    return hidden, cell
+
+
+def classic_decoder_step(decoder: nn.Module, input: torch.Tensor, hidden: torch.Tensor, cell: torch.Tensor
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The classic one-step decoder forward: one RNN call on a length-1 sequence, then the projection."""
+    embedded = decoder.dropout(decoder.embedding(input.unsqueeze(0)))  # (1, B, E)
+    output, (hidden, cell) = decoder.rnn(embedded, (hidden, cell))  # (1, B, H)
+    return decoder.fc_out(output.squeeze(0)), hidden, cell  # (B, V)
+
+
 def naive_loss(model: nn.Module, src: torch.Tensor, trg: torch.Tensor, ratio: float,
                criterion: nn.Module) -> torch.Tensor:
     """The classic forward: one decoder call and one full projection per step, then the loss."""
     max_len, batch_size = trg.shape
     vocab_size = model.decoder.vocab_size
     outputs = torch.zeros(max_len, batch_size, vocab_size, device=src.device)  # (T, B, V)
-    _, hidden, cell = model.encoder(src)
+    hidden, cell = classic_encoder(model.encoder, src)
     input = trg[0, :]
     for t in range(1, max_len):
-        output, hidden, cell = model.decoder(input, hidden, cell)  # (B, V)
+        output, hidden, cell = classic_decoder_step(model.decoder, input, hidden, cell)  # (B, V)
         outputs[t] = output
         teacher_force = random.random() < ratio
         top1 = output.argmax(1)
@@ -196,7 +213,14 @@ def main() -> None:
                         help="device-precision pairs; CUDA ones are skipped without a GPU")
     parser.add_argument("--real", action="store_true", help="use real Multi30k batches")
     parser.add_argument("--seed", type=int, default=1234)
+    parser.add_argument("--cell-steps", type=int, default=None,
+                        help="decoder runs of up to N steps go through the LSTM cell function "
+                             "instead of one LSTM call (default: rnn_step.CELL_STEPS_MAX)")
     args = parser.parse_args()
+    if args.cell_steps is not None:
+        if args.cell_steps < 0:
+            parser.error(f"--cell-steps must be >= 0, got {args.cell_steps}")
+        rnn_step.CELL_STEPS_MAX = args.cell_steps
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -216,7 +240,8 @@ def main() -> None:
           f"{torch.get_num_threads()} CPU threads; torch {torch.__version__}")
     check_same_loss(model, batches, criterion, torch.device("cpu"))
 
-    results: dict = {"ratio": args.ratio, "batch_size": args.batch_size, "threads": torch.get_num_threads()}
+    results: dict = {"ratio": args.ratio, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
+                     "cell_steps_max": rnn_step.CELL_STEPS_MAX}
     print(f"{'mode':<10} {'naive tok/s':>12} {'library tok/s':>14} {'speed-up':>9} "
           f"{'naive s/batch':>14} {'library s/batch':>16}")
     for mode in args.modes.split(","):

@@ -2,7 +2,8 @@
 
 Tensors are time-major: `src` is (S, B), `trg` is (T, B). The decoder has the classic
 one-step `forward(input, hidden, cell)` for teaching, and a multi-step `run` that feeds a
-whole block of known inputs to the RNN in one call. `Seq2Seq` uses `run` for every stretch of
+whole block of known inputs to the RNN in one call (blocks of a step or a few go through the
+LSTM cell function instead, which skips the call's fixed set-up cost: see `rnn_step`). `Seq2Seq` uses `run` for every stretch of
 teacher-forced steps and projects onto the vocabulary only where it must.
 
 Decoder protocol (what `Seq2Seq` needs, so an attention decoder can plug in):
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .rnn_step import run_rnn
 
 INIT_RANGE = 0.08
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -158,7 +160,7 @@ class Decoder(nn.Module):
     def run(self, inputs: Tensor, state: Any) -> tuple[Tensor, Any]:
         """inputs (k, B) known tokens -> top-layer outputs (k, B, H), new state; no projection."""
         embedded = self.dropout(self.embedding(inputs))  # (k, B, E)
-        outputs, state = self.rnn(embedded, state)  # (k, B, H)
+        outputs, state = run_rnn(self.rnn, embedded, state)  # (k, B, H)
         return outputs, state
 
     def project(self, features: Tensor) -> Tensor:

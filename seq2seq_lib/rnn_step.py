@@ -1,0 +1,84 @@
+"""Short runs of a multi-layer nn.LSTM / nn.GRU, computed step by step with the cell functions.
+
+A call to nn.LSTM carries a fixed cost on top of its per-step work: oneDNN on a CPU re-lays
+out the weights for every call, cuDNN sets up descriptors and workspaces. When a decoder feeds
+its own prediction back, the runs are one step long and that fixed cost is most of the time.
+`torch.lstm_cell` / `torch.gru_cell` do the same arithmetic with no set-up (on CUDA: two matrix
+products and one fused kernel per layer), so runs up to a few steps go through them instead.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+_CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
+# Longest run computed step by step. A module call carries a fixed set-up cost, a cell step
+# none, so lone steps (a decoder fed its own prediction) skip the call; on the 2-core CPU
+# limits of 0 to 6 steps train the classic model at the same speed, within noise.
+# `benchmarks/train_step.py --cell-steps N` measures the training step with another limit.
+CELL_STEPS_MAX = 1
+
+
+def supports_cell_step(rnn: nn.Module) -> bool:
+    """True for a plain time-major, one-direction nn.LSTM or nn.GRU that `rnn_step` can run."""
+    return (type(rnn) in (nn.LSTM, nn.GRU) and not rnn.batch_first and not rnn.bidirectional
+            and getattr(rnn, "proj_size", 0) == 0)
+
+
+def rnn_step(rnn: nn.RNNBase, x: Tensor, state: Any) -> tuple[Tensor, Any]:
+    """x (B, In), state (L, B, H) or a (hidden, cell) pair -> output (B, H), new state.
+
+    Equals `rnn(x[None], state)` with the time axis dropped, inter-layer dropout included.
+    """
+    if not supports_cell_step(rnn):
+        raise ValueError(f"rnn_step runs a time-major, one-direction nn.LSTM or nn.GRU, got {rnn!r}; "
+                         "call the module on a (1, B, In) input instead.")
+    if x.dim() != 2 or x.shape[1] != rnn.input_size:
+        raise ValueError(f"x must be shaped (batch, {rnn.input_size}) for one time step, got {tuple(x.shape)}; "
+                         "a (1, batch, features) block goes through run_rnn.")
+    is_lstm = isinstance(state, tuple)
+    if is_lstm != (rnn.mode == "LSTM"):
+        raise ValueError(f"state must be a (hidden, cell) pair for an LSTM and one tensor for a GRU; "
+                         f"got {type(state).__name__} for {rnn.mode}.")
+    hidden, cell = state if is_lstm else (state, None)  # (L, B, H)
+    step, new_hidden, new_cell = _CELLS[rnn.mode], [], []
+    for layer in range(rnn.num_layers):
+        weights = [getattr(rnn, f"{name}_l{layer}", None)  # biases are None when bias=False
+                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        if layer:
+            x = F.dropout(x, rnn.dropout, rnn.training)  # between layers, as nn.LSTM does
+        if is_lstm:
+            x, c = step(x, (hidden[layer], cell[layer]), *weights)  # (B, H) each
+            new_cell.append(c)
+        else:
+            x = step(x, hidden[layer], *weights)  # (B, H)
+        new_hidden.append(x)
+    new_state = torch.stack(new_hidden)  # (L, B, H)
+    return x, (new_state, torch.stack(new_cell)) if is_lstm else new_state
+
+
+def run_rnn(rnn: nn.RNNBase, inputs: Tensor, state: Any, cell_steps_max: int | None = None
+            ) -> tuple[Tensor, Any]:
+    """inputs (k, B, In), state -> outputs (k, B, H), new state: the same as `rnn(inputs, state)`.
+
+    Runs of at most `cell_steps_max` steps (default: CELL_STEPS_MAX) go step by step through
+    `rnn_step`; longer runs, a missing state and RNNs it cannot run go through one module call.
+    """
+    if cell_steps_max is None:
+        cell_steps_max = CELL_STEPS_MAX
+    elif isinstance(cell_steps_max, bool) or not isinstance(cell_steps_max, int) or cell_steps_max < 0:
+        raise ValueError(f"cell_steps_max must be an integer >= 0 (0: always one module call), "
+                         f"got {cell_steps_max!r}.")
+    if inputs.shape[0] > cell_steps_max or state is None or not supports_cell_step(rnn):
+        return rnn(inputs, state)
+    outputs = []
+    for x in inputs:  # x (B, In)
+        output, state = rnn_step(rnn, x, state)
+        outputs.append(output)
+    return torch.stack(outputs), state  # (k, B, H)
+
+
+__all__ = ["CELL_STEPS_MAX", "rnn_step", "run_rnn", "supports_cell_step"]
