@@ -25,6 +25,7 @@ import statistics
 import time
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seq2seq_lib.config import ModelConfig
@@ -88,9 +89,14 @@ def real_batches(n_batches: int, seed: int) -> tuple[list, int, int]:
     return batches, len(prepared.src_field.vocab), len(prepared.trg_field.vocab)
 
 
+def _classic_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """torch's own dropout with the model's probability, as an nn.Dropout layer applies it."""
+    return F.dropout(x, module.p, module.training)
+
+
 def classic_encoder(encoder: nn.Module, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The classic encoder forward on the library's modules: src (S, B) -> hidden, cell (L, B, H)."""
-    embedded = encoder.dropout(encoder.embedding(src))  # (S, B, E)
+    embedded = _classic_dropout(encoder.dropout, encoder.embedding(src))  # (S, B, E)
     _, (hidden, cell) = encoder.rnn(embedded)
     return hidden, cell
 
@@ -98,7 +104,7 @@ def classic_encoder(encoder: nn.Module, src: torch.Tensor) -> tuple[torch.Tensor
 def classic_decoder_step(decoder: nn.Module, input: torch.Tensor, hidden: torch.Tensor, cell: torch.Tensor
                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The classic one-step decoder forward: one RNN call on a length-1 sequence, then the projection."""
-    embedded = decoder.dropout(decoder.embedding(input.unsqueeze(0)))  # (1, B, E)
+    embedded = _classic_dropout(decoder.dropout, decoder.embedding(input.unsqueeze(0)))  # (1, B, E)
     output, (hidden, cell) = decoder.rnn(embedded, (hidden, cell))  # (1, B, H)
     return decoder.fc_out(output.squeeze(0)), hidden, cell  # (B, V)
 
@@ -220,7 +226,7 @@ def main() -> None:
     if args.cell_steps is not None:
         if args.cell_steps < 0:
             parser.error(f"--cell-steps must be >= 0, got {args.cell_steps}")
-        rnn_step.CELL_STEPS_MAX = args.cell_steps
+        rnn_step.CELL_STEPS_MAX.update(cpu=args.cell_steps, cuda=args.cell_steps, mps=args.cell_steps)
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -241,7 +247,7 @@ def main() -> None:
     check_same_loss(model, batches, criterion, torch.device("cpu"))
 
     results: dict = {"ratio": args.ratio, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
-                     "cell_steps_max": rnn_step.CELL_STEPS_MAX}
+                     "cell_steps_max": dict(rnn_step.CELL_STEPS_MAX)}
     print(f"{'mode':<10} {'naive tok/s':>12} {'library tok/s':>14} {'speed-up':>9} "
           f"{'naive s/batch':>14} {'library s/batch':>16}")
     for mode in args.modes.split(","):

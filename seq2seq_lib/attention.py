@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .dropout import Dropout
 from .models import INIT_RANGE, RNN_CLASSES, Seq2Seq
 from .rnn_step import rnn_step
 
@@ -58,7 +59,7 @@ class BiEncoder(nn.Module):
         self.rnn = _rnn(rnn_type, emb_dim, hidden_dim, n_layers, dropout, bidirectional=True)
         self.fc_hidden = nn.Linear(2 * hidden_dim, hidden_dim)
         self.fc_cell = nn.Linear(2 * hidden_dim, hidden_dim) if rnn_type == "lstm" else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def _bridge(self, final: Tensor, fc: nn.Linear) -> Tensor:
         """final (2L, B, H) from both directions -> tanh(fc([forward; backward])) (L, B, H)."""
@@ -128,7 +129,7 @@ class AttentionDecoder(nn.Module):
         self.attention = AdditiveAttention(hidden_dim, 2 * hidden_dim, hidden_dim)
         self.rnn = _rnn(rnn_type, emb_dim + 2 * hidden_dim, hidden_dim, n_layers, dropout)
         self.fc_out = nn.Linear(hidden_dim + 2 * hidden_dim + emb_dim, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def init_state(self, enc_outputs: Tensor, hidden: Tensor, cell: Tensor | None,
                    src_mask: Tensor) -> AttentionState:

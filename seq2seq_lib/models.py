@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .config import ModelConfig
+from .dropout import Dropout
 from .rnn_step import run_rnn
 
 INIT_RANGE = 0.08
@@ -116,7 +117,7 @@ class Encoder(nn.Module):
         self.hidden_dim, self.n_layers, self.rnn_type = hidden_dim, n_layers, rnn_type
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.rnn = _make_rnn(rnn_type, emb_dim, hidden_dim, n_layers, dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, src: Tensor, src_lengths: Tensor | None = None
                 ) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -150,7 +151,7 @@ class Decoder(nn.Module):
         self.embedding = nn.Embedding(vocab_size, emb_dim)
         self.rnn = _make_rnn(rnn_type, emb_dim, hidden_dim, n_layers, dropout)
         self.fc_out = nn.Linear(hidden_dim, vocab_size)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def init_state(self, enc_outputs: Tensor, hidden: Tensor, cell: Tensor | None,
                    src_mask: Tensor) -> Any:

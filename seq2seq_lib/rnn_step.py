@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .dropout import dropout
+
 _CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
-# Longest run computed step by step. A module call carries a fixed set-up cost, a cell step
-# none, so lone steps (a decoder fed its own prediction) skip the call; on the 2-core CPU
-# limits of 0 to 6 steps train the classic model at the same speed, within noise.
+# Longest run computed step by step, per device type (any other: 1). A module call carries a
+# fixed set-up cost that a cell step does not: lone steps always skip it, and on the 2-core CPU
+# runs of up to 3 steps also train the classic model about 3% faster than through the module.
 # `benchmarks/train_step.py --cell-steps N` measures the training step with another limit.
-CELL_STEPS_MAX = 1
+CELL_STEPS_MAX = {"cpu": 3}
 
 
 def supports_cell_step(rnn: nn.Module) -> bool:
@@ -49,7 +50,7 @@ def rnn_step(rnn: nn.RNNBase, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         weights = [getattr(rnn, f"{name}_l{layer}", None)  # biases are None when bias=False
                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if layer:
-            x = F.dropout(x, rnn.dropout, rnn.training)  # between layers, as nn.LSTM does
+            x = dropout(x, rnn.dropout, rnn.training)  # between layers, as nn.LSTM does
         if is_lstm:
             x, c = step(x, (hidden[layer], cell[layer]), *weights)  # (B, H) each
             new_cell.append(c)
@@ -64,11 +65,11 @@ def run_rnn(rnn: nn.RNNBase, inputs: Tensor, state: Any, cell_steps_max: int | N
             ) -> tuple[Tensor, Any]:
     """inputs (k, B, In), state -> outputs (k, B, H), new state: the same as `rnn(inputs, state)`.
 
-    Runs of at most `cell_steps_max` steps (default: CELL_STEPS_MAX) go step by step through
-    `rnn_step`; longer runs, a missing state and RNNs it cannot run go through one module call.
+    Runs of at most `cell_steps_max` steps (default: CELL_STEPS_MAX for the device, else 1) go
+    step by step through `rnn_step`; longer runs, a missing state and RNNs it cannot run go through one module call.
     """
     if cell_steps_max is None:
-        cell_steps_max = CELL_STEPS_MAX
+        cell_steps_max = CELL_STEPS_MAX.get(inputs.device.type, 1)
     elif isinstance(cell_steps_max, bool) or not isinstance(cell_steps_max, int) or cell_steps_max < 0:
         raise ValueError(f"cell_steps_max must be an integer >= 0 (0: always one module call), "
                          f"got {cell_steps_max!r}.")
