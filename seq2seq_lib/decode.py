@@ -74,10 +74,11 @@ def _decoder_logits(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor
 def evaluating(model: nn.Module, device: torch.device | None = None) -> Iterator[None]:
     """Eval mode (no dropout) and no autograd inside; the model's previous mode is restored after.
 
-    On CPU in fp32 it also turns PyTorch's oneDNN kernels off while inside: for single decoder
-    steps oneDNN's LSTM costs 3-4x more than the native one (one sentence: ~0.6 s vs ~0.19 s for
-    the classic model on this project's 2-core CPU), at equal speed for batches. Under bf16
-    autocast oneDNN is what makes bf16 fast, so it stays on.
+    On CPU in fp32 it also turns PyTorch's oneDNN kernels off while inside: one sentence at a
+    time they are slower than the native ones (13.7 against 14.4 ms per sentence for the trained
+    classic model on this project's 2-core CPU; 3-4x slower when decoder steps still called
+    oneDNN's LSTM, before `rnn_step`), at equal speed for batches. Under bf16 autocast oneDNN is
+    what makes bf16 fast, so it stays on.
     """
     was_training, onednn = model.training, torch.backends.mkldnn.enabled
     native = device is not None and device.type == "cpu" and not torch.is_autocast_enabled("cpu")

@@ -29,6 +29,20 @@ def test_train_step_benchmark_checks_both_steps_and_reports_ratios():
     assert row["speedup"] == pytest.approx(row["library_tokens_per_s"] / row["naive_tokens_per_s"], rel=0.01)
 
 
+def test_train_step_benchmark_takes_a_cell_step_limit():
+    summary = run_benchmark("train_step.py", "--batches", "1", "--repeats", "1", "--batch-size", "4",
+                            "--modes", "cpu-fp32", "--emb-dim", "8", "--hidden-dim", "16",
+                            "--src-vocab", "40", "--trg-vocab", "50", "--threads", "1", "--cell-steps", "0")
+    assert summary["cell_steps_max"]["cpu"] == 0 and summary["cpu-fp32"]["library_tokens_per_s"] > 0
+
+
+def test_attention_benchmark_reports_tokens_per_second():
+    summary = run_benchmark("attention_step.py", "--batches", "1", "--repeats", "1", "--batch-size", "4",
+                            "--modes", "cpu-fp32,cpu-bf16", "--emb-dim", "8", "--hidden-dim", "16")
+    assert summary["model"] == "attention"
+    assert summary["cpu-fp32"]["tokens_per_s"] > 0 and summary["cpu-bf16"]["tokens_per_s"] > 0
+
+
 @pytest.mark.multi30k
 def test_decode_benchmark_compares_batched_with_one_at_a_time(multi30k_dir):
     summary = run_benchmark("decode.py", "--subset", "3", "--beams", "1", "--max-len", "3", "--threads", "1",

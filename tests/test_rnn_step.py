@@ -133,3 +133,21 @@ def test_rnn_step_refuses_an_input_of_the_wrong_shape():
     rnn, state = _rnn_and_state(nn.LSTM, 1)
     with pytest.raises(ValueError, match=r"x must be shaped \(batch, 6\)"):
         rnn_step(rnn, torch.randn(1, 5, 6), state)
+
+
+@pytest.mark.parametrize("grad, autocast, batch, cells", [
+    (True, True, 65, True),     # training: the cells skip the module's costly backward set-up
+    (False, True, 65, False),   # bf16 inference on a large batch: oneDNN's fused LSTM is faster
+    (False, True, 64, True),
+    (False, False, 65, True),   # fp32 inference
+])
+def test_run_rnn_leaves_large_bf16_inference_batches_to_the_module(monkeypatch, grad, autocast, batch, cells):
+    import seq2seq_lib.rnn_step as module
+
+    calls = []
+    monkeypatch.setattr(module, "rnn_step", lambda *args: calls.append(1) or rnn_step(*args))
+    rnn, state = _rnn_and_state(nn.LSTM, 2, batch=batch)
+    with torch.set_grad_enabled(grad), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        outputs, _ = run_rnn(rnn.eval(), torch.randn(1, batch, 6), state)
+    assert outputs.shape == (1, batch, 7)
+    assert bool(calls) == cells
