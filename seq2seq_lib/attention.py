@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from .config import ModelConfig
 from .dropout import Dropout
 from .models import INIT_RANGE, RNN_CLASSES, Seq2Seq
-from .rnn_step import rnn_step
+from .rnn_step import run_rnn
 
 
 def _rnn(rnn_type: str, input_dim: int, hidden_dim: int, n_layers: int, dropout: float,
@@ -155,12 +155,12 @@ class AttentionDecoder(nn.Module):
         for emb in embedded:  # emb (B, E); attention needs the previous hidden state
             attn = self.attention(hidden[-1], state.keys, state.mask)  # (S, B)
             context = torch.einsum("sb,sbd->bd", attn, state.enc_outputs)  # (B, 2H)
-            rnn_input = torch.cat([emb, context], dim=-1)  # (B, E + 2H)
+            rnn_input = torch.cat([emb, context], dim=-1).unsqueeze(0)  # (1, B, E + 2H)
             if cell is None:
-                output, hidden = rnn_step(self.rnn, rnn_input, hidden)  # (B, H), (L, B, H)
+                output, hidden = run_rnn(self.rnn, rnn_input, hidden)  # (1, B, H), (L, B, H)
             else:
-                output, (hidden, cell) = rnn_step(self.rnn, rnn_input, (hidden, cell))
-            outputs.append(output)
+                output, (hidden, cell) = run_rnn(self.rnn, rnn_input, (hidden, cell))
+            outputs.append(output[0])
             contexts.append(context)
             weights.append(attn.t())  # (B, S)
         features = torch.cat([torch.stack(outputs), torch.stack(contexts), embedded], dim=-1)  # (k, B, F)

@@ -80,7 +80,8 @@ def run_rnn(rnn: nn.RNNBase, inputs: Tensor, state: Any, cell_steps_max: int | N
     """inputs (k, B, In), state -> outputs (k, B, H), new state: the same as `rnn(inputs, state)`.
 
     Runs of at most `cell_steps_max` steps (default: CELL_STEPS_MAX for the device, else 1) go
-    step by step through `rnn_step`; longer runs, a missing state and RNNs it cannot run go through one module call.
+    step by step through `rnn_step`. One module call takes longer runs, a missing state, RNNs
+    that `rnn_step` cannot run, and large bf16 batches without a backward pass on a CPU.
     """
     if cell_steps_max is None:
         cell_steps_max = CELL_STEPS_MAX.get(inputs.device.type, 1)
