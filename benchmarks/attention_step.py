@@ -10,6 +10,7 @@ the same machine. Same synthetic batches as benchmarks/train_step.py.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 
@@ -18,7 +19,7 @@ import torch
 from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.train import make_optimizer, train_step
-from train_step import _timed_step, synthetic_batches
+from train_step import _timed_step, selected_modes, synthetic_batches
 
 
 def main() -> None:
@@ -45,12 +46,8 @@ def main() -> None:
                      "threads": torch.get_num_threads()}
     print(f"{len(batches)} batches of {args.batch_size}, ratio {args.ratio}, "
           f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}")
-    for mode in args.modes.split(","):
-        kind, precision = mode.split("-")
-        if kind == "cuda" and not torch.cuda.is_available():
-            continue
-        device = torch.device(kind)
-        net = model.to(device).train()
+    for mode, device, precision in selected_modes(args.modes):
+        net = copy.deepcopy(model).to(device).train()  # every mode starts from the same weights
         optimizer = make_optimizer(net, 1e-3)
         torch.manual_seed(0)
         random.seed(0)

@@ -204,6 +204,16 @@ def time_both(model, batches, device, precision, ratio, repeats, lr=1e-3) -> dic
     return result | {"tokens": sum(tokens)}
 
 
+def selected_modes(spec: str) -> list[tuple[str, torch.device, str]]:
+    """'cpu-fp32,cuda-bf16' -> (mode, device, precision) per pair; CUDA ones only with a GPU."""
+    modes = []
+    for mode in spec.split(","):
+        kind, precision = mode.split("-")
+        if kind != "cuda" or torch.cuda.is_available():
+            modes.append((mode, torch.device(kind), precision))
+    return modes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=8, help="distinct batches per pass")
@@ -250,12 +260,8 @@ def main() -> None:
                      "cell_steps_max": dict(rnn_step.CELL_STEPS_MAX)}
     print(f"{'mode':<10} {'naive tok/s':>12} {'library tok/s':>14} {'speed-up':>9} "
           f"{'naive s/batch':>14} {'library s/batch':>16}")
-    for mode in args.modes.split(","):
-        kind, precision = mode.split("-")
-        if kind == "cuda" and not torch.cuda.is_available():
-            continue
-        device = torch.device(kind)
-        if kind == "cuda":
+    for mode, device, precision in selected_modes(args.modes):
+        if device.type == "cuda":
             check_same_loss(model, batches, criterion, device)
         timing = time_both(model, batches, device, precision, args.ratio, args.repeats)
         naive_s, library_s, tokens = timing["naive"], timing["library"], timing["tokens"]

@@ -2,9 +2,10 @@
 
 Tensors are time-major: `src` is (S, B), `trg` is (T, B). The decoder has the classic
 one-step `forward(input, hidden, cell)` for teaching, and a multi-step `run` that feeds a
-whole block of known inputs to the RNN in one call (blocks of a step or a few go through the
-LSTM cell function instead, which skips the call's fixed set-up cost: see `rnn_step`). `Seq2Seq` uses `run` for every stretch of
-teacher-forced steps and projects onto the vocabulary only where it must.
+whole block of known inputs to the RNN in one call (a block of one step, or a few on a CPU,
+goes through the LSTM cell function instead, skipping the call's fixed set-up cost: see
+`rnn_step`). `Seq2Seq` uses `run` for every stretch of teacher-forced steps and projects onto
+the vocabulary only where it must.
 
 Decoder protocol (what `Seq2Seq` needs, so an attention decoder can plug in):
 `init_state(enc_outputs, hidden, cell, src_mask) -> state`,
