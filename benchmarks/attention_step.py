@@ -19,7 +19,7 @@ import torch
 from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.train import make_optimizer, train_step
-from train_step import _timed_step, selected_modes, synthetic_batches
+from train_step import selected_modes, synthetic_batches, timed_step
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
         best, tokens = [float("inf")] * len(batches), [0] * len(batches)
         for repeat in range(args.repeats + 1):  # the first pass warms up kernels for every shape
             for index, batch in enumerate(batches):
-                took, tokens[index] = _timed_step(train_step, net, optimizer, batch, device, precision, args.ratio)
+                took, tokens[index] = timed_step(train_step, net, optimizer, batch, device, precision, args.ratio)
                 if repeat:
                     best[index] = min(best[index], took)
         results[mode] = {"tokens_per_s": round(sum(tokens) / sum(best)),

@@ -28,9 +28,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seq2seq_lib import rnn_step
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
-from seq2seq_lib import rnn_step
 from seq2seq_lib.train import autocast, make_optimizer, train_step
 
 PAD, SOS, EOS = 1, 2, 3
@@ -168,7 +168,7 @@ def check_same_loss(model: nn.Module, batches: list, criterion: nn.Module, devic
     print("check: naive and library losses and gradients agree in fp32 at ratios 0 and 1")
 
 
-def _timed_step(step, model, optimizer, batch, device, precision, ratio) -> tuple[float, int]:
+def timed_step(step, model, optimizer, batch, device, precision, ratio) -> tuple[float, int]:
     """Seconds for one training step and the number of target tokens it trained on."""
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
     if device.type == "cuda":
@@ -197,7 +197,7 @@ def time_both(model, batches, device, precision, ratio, repeats, lr=1e-3) -> dic
     for repeat in range(repeats + 1):
         for index, batch in enumerate(batches):
             for step, net, optimizer, seconds in runs.values():
-                took, tokens[index] = _timed_step(step, net, optimizer, batch, device, precision, ratio)
+                took, tokens[index] = timed_step(step, net, optimizer, batch, device, precision, ratio)
                 if repeat:
                     seconds[index].append(took)
     result = {name: sum(min(s) for s in seconds) for name, (_, _, _, seconds) in runs.items()}

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .utils import autocast_state
+
 
 class Decoded(NamedTuple):
     """Per sentence: token ids, total log-probability (beam: length-normalised) and attention (T, S) or None."""
@@ -81,7 +83,7 @@ def evaluating(model: nn.Module, device: torch.device | None = None) -> Iterator
     what makes bf16 fast, so it stays on.
     """
     was_training, onednn = model.training, torch.backends.mkldnn.enabled
-    native = device is not None and device.type == "cpu" and not torch.is_autocast_enabled("cpu")
+    native = device is not None and device.type == "cpu" and not autocast_state("cpu")[0]
     model.eval()
     try:
         if native:

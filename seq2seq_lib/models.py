@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .config import ModelConfig
 from .dropout import Dropout
 from .rnn_step import run_rnn
+from .utils import autocast_state
 
 INIT_RANGE = 0.08
 RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
@@ -30,12 +31,7 @@ RNN_CLASSES = {"lstm": nn.LSTM, "gru": nn.GRU}
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
     """The dtype matmuls run in: autocast's when it is on for x's device, else x's own."""
-    kind = x.device.type
-    if hasattr(torch, "get_autocast_dtype"):
-        enabled, dtype = torch.is_autocast_enabled(kind), torch.get_autocast_dtype(kind)
-    else:  # torch < 2.4
-        enabled = torch.is_autocast_cpu_enabled() if kind == "cpu" else torch.is_autocast_enabled()
-        dtype = torch.get_autocast_cpu_dtype() if kind == "cpu" else torch.get_autocast_gpu_dtype()
+    enabled, dtype = autocast_state(x.device.type)
     return dtype if enabled else x.dtype
 
 

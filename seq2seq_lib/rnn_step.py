@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from .dropout import dropout
+from .utils import autocast_state
 
 _CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
 # Longest run computed step by step, per device type (any other: 1). A module call carries a
@@ -67,12 +68,8 @@ def _onednn_bf16_inference_wins(inputs: Tensor) -> bool:
     Greedy decoding of 1,000 sentences in batches of 256 took 1.31 s through the module and
     1.59 s through the cells; with a backward pass, or one sentence at a time, the cells win.
     """
-    if torch.is_grad_enabled() or inputs.device.type != "cpu" or inputs.shape[1] <= 64:
-        return False
-    try:
-        return torch.is_autocast_enabled("cpu")
-    except TypeError:  # torch < 2.4 takes no device argument
-        return torch.is_autocast_cpu_enabled()
+    return (not torch.is_grad_enabled() and inputs.device.type == "cpu" and inputs.shape[1] > 64
+            and autocast_state("cpu")[0])
 
 
 def run_rnn(rnn: nn.RNNBase, inputs: Tensor, state: Any, cell_steps_max: int | None = None

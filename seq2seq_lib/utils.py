@@ -1,4 +1,4 @@
-"""Reproducibility and device choice: `set_seed` and `get_device`."""
+"""Reproducibility and devices: `set_seed`, `get_device` and `autocast_state`."""
 from __future__ import annotations
 
 import logging
@@ -22,6 +22,20 @@ def set_seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def autocast_state(kind: str) -> tuple[bool, torch.dtype]:
+    """(is autocast on, its lower-precision dtype) for a device type such as "cpu" or "cuda".
+
+    >>> autocast_state("cpu")[0]
+    False
+    """
+    if hasattr(torch, "get_autocast_dtype"):
+        return torch.is_autocast_enabled(kind), torch.get_autocast_dtype(kind)
+    # torch < 2.4: per-device functions, no device argument
+    if kind == "cpu":
+        return torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+    return torch.is_autocast_enabled(), torch.get_autocast_gpu_dtype()
 
 
 def _mps_available() -> bool:
