@@ -3,6 +3,8 @@
 Runs every cell, types a German sentence into the translate widget and checks that an English
 translation appears. A screenshot is saved to `artifacts/browser/`. Skipped when Chromium or
 Playwright is missing, unless SEQ2SEQ_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
+The notebook reads Multi30k from the folder the `multi30k_dir` fixture finds (skipped without it),
+and a cell that raises ends the test at once with the error, not after the widget's timeout.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SENTENCE = "Ein Mann spielt Gitarre."
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.multi30k]
 
 
 def _require(condition: bool, reason: str) -> None:
@@ -78,10 +80,12 @@ def _write_lab_settings(settings_dir: Path) -> None:
 
 
 @pytest.fixture()
-def jupyter_lab(tmp_path):
+def jupyter_lab(tmp_path, multi30k_dir):
     port, token = _free_port(), secrets.token_hex(16)
     _write_lab_settings(tmp_path / "settings")
-    env = dict(os.environ, SEQ2SEQ_PROFILE="ci", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+    # the kernel must find the files the fixture found, or it would try to download them
+    env = dict(os.environ, SEQ2SEQ_PROFILE="ci", SEQ2SEQ_DATA_DIR=str(multi30k_dir),
+               JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"))
     log = open(tmp_path / "lab.log", "w")
     process = subprocess.Popen(
@@ -116,6 +120,27 @@ def _run_all_cells(page, timeout_error: type[Exception], attempts: int = 3) -> N
     raise AssertionError(f"Run All Cells did not start the kernel in {attempts} attempts")
 
 
+TEXT_BOX = ".seq2seq-translate-input input, .seq2seq-translate-input textarea"
+# True once the widget's text box exists, or once no cell is queued or running any more
+# (a cell that raised clears the queue behind it, so the widget will never come).
+WIDGET_OR_STOPPED = f"""() => document.querySelector({json.dumps(TEXT_BOX)}) !== null ||
+    ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"""
+READ_ERRORS = """() => [...document.querySelectorAll('.jp-OutputArea-output')]
+    .map(o => o.textContent).filter(t => /Error|Traceback/.test(t))"""
+
+
+def _wait_for_widget(page, timeout_ms: int = 300_000):
+    """The translate widget's text box, once Run All Cells has created it; fails with the
+    notebook's error output if the cells stopped before it appeared."""
+    page.wait_for_function(WIDGET_OR_STOPPED, timeout=timeout_ms)
+    text_box = page.locator(TEXT_BOX).first
+    if text_box.count() == 0:
+        errors = page.evaluate(READ_ERRORS)
+        raise AssertionError(f"{NOTEBOOK} stopped before the translate widget appeared; its error output:\n"
+                             + ("\n".join(errors)[-3000:] or "(none shown)"))
+    return text_box
+
+
 def test_translate_widget_in_jupyterlab(jupyter_lab):
     _require((ROOT / NOTEBOOK).is_file(), f"{NOTEBOOK} does not exist yet")
     chromium = _chromium()
@@ -134,8 +159,7 @@ def test_translate_widget_in_jupyterlab(jupyter_lab):
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
             _run_all_cells(page, playwright.TimeoutError)
-            text_box = page.locator(".seq2seq-translate-input input, .seq2seq-translate-input textarea").first
-            text_box.wait_for(state="attached", timeout=300_000)
+            text_box = _wait_for_widget(page)
             text_box.scroll_into_view_if_needed()
             text_box.fill(SENTENCE)
             page.locator(".seq2seq-translate-button button, button.seq2seq-translate-button").first.click()
