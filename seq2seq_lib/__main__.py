@@ -129,12 +129,13 @@ def run_train(args: argparse.Namespace) -> int:
     if args.overwrite:  # only now that the options are valid; and a later --resume never finds the old last.pt
         for name in ("best.pt", "last.pt", "history.json"):
             (args.out / name).unlink(missing_ok=True)
-    _write_json(args.out / SETTINGS_FILE, {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
-                              "precision": train_config.precision, "lr": train_config.lr,
-                              "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
-                              "seed": train_config.seed, "batch_size": profile.data.batch_size,
-                              "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
-                              "data_dir": None if args.data_dir is None else str(args.data_dir)})
+    settings = {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
+                "precision": train_config.precision, "lr": train_config.lr,
+                "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
+                "seed": train_config.seed, "batch_size": profile.data.batch_size,
+                "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
+                "data_dir": None if args.data_dir is None else str(args.data_dir)}
+    _write_json(args.out / SETTINGS_FILE, settings)
     data = prepare_data(profile, root=args.data_dir, use_sample=bool(args.sample))
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)

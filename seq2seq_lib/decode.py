@@ -77,7 +77,7 @@ def evaluating(model: nn.Module, device: torch.device | None = None) -> Iterator
     """Eval mode (no dropout) and no autograd inside; the model's previous mode is restored after.
 
     On CPU in fp32 it also turns PyTorch's oneDNN kernels off while inside: one sentence at a
-    time they are slower than the native ones (13.7 against 14.4 ms per sentence for the trained
+    time they are slower than the native ones (14.4 against 13.7 ms per sentence for the trained
     classic model on this project's 2-core CPU; 3-4x slower when decoder steps still called
     oneDNN's LSTM, before `rnn_step`), at equal speed for batches. Under bf16 autocast oneDNN is
     what makes bf16 fast, so it stays on.
