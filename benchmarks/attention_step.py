@@ -46,7 +46,8 @@ def main() -> None:
                      "threads": torch.get_num_threads()}
     print(f"{len(batches)} batches of {args.batch_size}, ratio {args.ratio}, "
           f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}")
-    for mode, device, precision in selected_modes(args.modes):
+    modes, results["unavailable"] = selected_modes(args.modes)
+    for mode, device, precision in modes:
         net = copy.deepcopy(model).to(device).train()  # every mode starts from the same weights
         optimizer = make_optimizer(net, 1e-3)
         torch.manual_seed(0)

@@ -29,7 +29,7 @@ import torch
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.decode import beam_search, greedy_decode
 from seq2seq_lib.models import build_model, count_parameters
-from seq2seq_lib.train import autocast, resolve_precision
+from seq2seq_lib.precision import PrecisionUnavailableError, autocast, resolve_precision
 
 
 def load(checkpoint: str | None, device: torch.device, seed: int):
@@ -83,9 +83,15 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    precisions = [p.strip() for p in args.precisions.split(",") if p.strip()]
-    for precision in precisions:
-        resolve_precision(precision, device)  # fails early with a clear message
+    precisions, unavailable = [], {}
+    for precision in (p.strip() for p in args.precisions.split(",") if p.strip()):
+        try:
+            precisions.append(resolve_precision(precision, device))
+        except PrecisionUnavailableError as error:  # e.g. bf16 on a CPU without bf16 LSTM kernels
+            unavailable[precision] = str(error)
+            print(f"{precision}: unavailable ({error})")
+    if not precisions:
+        parser.error("none of --precisions runs on this device: " + "; ".join(unavailable.values()))
     model, src_field, trg_field, sources, what = load(args.checkpoint, device, args.seed)
     model.eval()
     sos, eos = trg_field.vocab[trg_field.init_token], trg_field.vocab[trg_field.eos_token]
@@ -178,7 +184,7 @@ def main() -> None:
         "fastest_batched": fastest_batched, "fastest_single": fastest_single,
         "batched_equals_single": agreement,
         "beam1_equals_greedy": None if beam1_same is None else f"{beam1_same}/{n}",
-        "load_average": round(os.getloadavg()[0], 2),
+        "load_average": round(os.getloadavg()[0], 2), "unavailable": unavailable,
     }
     print(json.dumps(summary))
 

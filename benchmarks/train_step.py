@@ -31,7 +31,8 @@ from torch import nn
 from seq2seq_lib import rnn_step
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
-from seq2seq_lib.train import autocast, make_optimizer, train_step
+from seq2seq_lib.precision import PrecisionUnavailableError, autocast, resolve_precision
+from seq2seq_lib.train import make_optimizer, train_step
 
 PAD, SOS, EOS = 1, 2, 3
 
@@ -204,14 +205,21 @@ def time_both(model, batches, device, precision, ratio, repeats, lr=1e-3) -> dic
     return result | {"tokens": sum(tokens)}
 
 
-def selected_modes(spec: str) -> list[tuple[str, torch.device, str]]:
-    """'cpu-fp32,cuda-bf16' -> (mode, device, precision) per pair; CUDA ones only with a GPU."""
-    modes = []
+def selected_modes(spec: str) -> tuple[list[tuple[str, torch.device, str]], dict[str, str]]:
+    """'cpu-fp32,cuda-bf16' -> ((mode, device, precision) per mode that runs here, {mode: why not})."""
+    modes, unavailable = [], {}
     for mode in spec.split(","):
         kind, precision = mode.split("-")
-        if kind != "cuda" or torch.cuda.is_available():
-            modes.append((mode, torch.device(kind), precision))
-    return modes
+        if kind == "cuda" and not torch.cuda.is_available():
+            unavailable[mode] = "no CUDA GPU"
+            continue
+        try:
+            modes.append((mode, torch.device(kind), resolve_precision(precision, kind)))
+        except PrecisionUnavailableError as error:
+            unavailable[mode] = str(error)
+    for mode, why in unavailable.items():
+        print(f"{mode}: unavailable ({why})")
+    return modes, unavailable
 
 
 def main() -> None:
@@ -260,7 +268,8 @@ def main() -> None:
                      "cell_steps_max": dict(rnn_step.CELL_STEPS_MAX)}
     print(f"{'mode':<10} {'naive tok/s':>12} {'library tok/s':>14} {'speed-up':>9} "
           f"{'naive s/batch':>14} {'library s/batch':>16}")
-    for mode, device, precision in selected_modes(args.modes):
+    modes, results["unavailable"] = selected_modes(args.modes)
+    for mode, device, precision in modes:
         if device.type == "cuda":
             check_same_loss(model, batches, criterion, device)
         timing = time_both(model, batches, device, precision, args.ratio, args.repeats)

@@ -6,7 +6,6 @@ write-up averages the per-batch means instead; with bucketed batches the two dif
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Iterable, Iterator
@@ -20,9 +19,8 @@ from tqdm.auto import tqdm
 
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint, set_rng_state
 from .config import DataConfig, ModelConfig, TrainConfig
+from .precision import autocast, enable_tf32, make_scaler, resolve_precision
 from .utils import set_seed
-
-PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 class NonFiniteLossError(RuntimeError):
@@ -70,43 +68,6 @@ def perplexity(loss: float) -> float:
     (2.7183, inf)
     """
     return math.exp(loss) if loss < 700 else math.inf
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """'auto' -> bf16 on CPU (where supported) and on bf16-capable GPUs, else fp16 on CUDA, else fp32.
-
-    >>> resolve_precision("fp32", torch.device("cpu"))
-    'fp32'
-    """
-    if precision not in PRECISIONS + ("auto",):
-        raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {precision!r}.")
-    kind = torch.device(device).type
-    if precision == "auto":
-        if kind == "cuda":
-            # Native bf16 needs compute capability 8.0+ (Ampere); a T4 (7.5) only emulates it, slowly.
-            major, _ = torch.cuda.get_device_capability(torch.device(device))
-            return "bf16" if major >= 8 else "fp16"
-        cpu_bf16 = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)()
-        return "bf16" if kind == "cpu" and cpu_bf16 else "fp32"
-    if precision == "fp16" and kind != "cuda":
-        raise ValueError(f"precision='fp16' needs a CUDA GPU, but the device is {kind}; "
-                         "use 'bf16' (fast on recent CPUs) or 'fp32'.")
-    if precision == "bf16" and kind not in ("cpu", "cuda"):
-        raise ValueError(f"precision='bf16' is supported here on CPU and CUDA, not {kind}; use 'fp32'.")
-    return precision
-
-
-def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """Autocast context for a resolved precision (a no-op for fp32)."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(torch.device(device).type, dtype=dtype)
-
-
-def make_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler | None:
-    """A GradScaler for fp16 on CUDA (fp16 gradients underflow without one), else None."""
-    return torch.amp.GradScaler("cuda") if precision == "fp16" else None
 
 
 def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -262,6 +223,7 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     best_path, last_path = out_dir / "best.pt", out_dir / "last.pt"
     device = torch.device(device)
     precision = resolve_precision(train_config.precision, device)
+    enable_tf32(device)
     model.to(device)
     optimizer = make_optimizer(model, train_config.lr)
     scaler = make_scaler(device, precision)
@@ -341,6 +303,5 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     return history
 
 
-__all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "resolve_precision",
-           "autocast", "make_scaler", "make_optimizer", "epoch_learning_rate", "train_step", "train_epoch",
-           "evaluate", "plot_history", "fit"]
+__all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "make_optimizer",
+           "epoch_learning_rate", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]

@@ -40,6 +40,19 @@ def _find_multi30k() -> tuple[Path | None, str]:
     return None, f"{DATA_DIR_ENV} is not set and {SHARED_DATA_DIR} does not hold the six Multi30k files"
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `cpu_bf16` need bf16 LSTM kernels on this CPU; elsewhere they skip with the reason."""
+    from seq2seq_lib.precision import bf16_support
+
+    reason = bf16_support("cpu")
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=f"bf16 does not run on this CPU: {reason}")
+    for item in items:
+        if "cpu_bf16" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Every model in the tests is tiny: one thread is fastest, and a busy machine cannot stall it."""

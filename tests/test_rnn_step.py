@@ -137,7 +137,7 @@ def test_rnn_step_refuses_an_input_of_the_wrong_shape():
 
 @pytest.mark.parametrize("grad, autocast, batch, cells", [
     (True, True, 65, True),     # training: the cells skip the module's costly backward set-up
-    (False, True, 65, False),   # bf16 inference on a large batch: oneDNN's fused LSTM is faster
+    pytest.param(False, True, 65, False, marks=pytest.mark.cpu_bf16),  # bf16 inference, large batch: oneDNN's LSTM
     (False, True, 64, True),
     (False, False, 65, True),   # fp32 inference
 ])

@@ -15,7 +15,7 @@ from seq2seq_lib.checkpoint import CheckpointError, load_checkpoint
 from seq2seq_lib.config import ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.train import (History, NonFiniteLossError, TrainingInterrupted, evaluate, fit, plot_history,
-                               resolve_precision, train_epoch, train_step)
+                               train_epoch, train_step)
 from seq2seq_lib.utils import get_device, set_seed
 from seq2seq_lib.vocab import Vocab
 
@@ -81,6 +81,7 @@ def test_evaluate_is_token_weighted_and_leaves_the_weights_alone():
     assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters()))
 
 
+@pytest.mark.cpu_bf16
 def test_bf16_step_on_cpu_is_close_to_fp32():
     train, _ = iterators()
     batch = next(iter(train))
@@ -93,25 +94,16 @@ def test_bf16_step_on_cpu_is_close_to_fp32():
 
 
 def test_grad_scaler_path_gives_the_same_update():
-    """The fp16-on-CUDA path (scale, unscale, clip, step) checked on CPU with bf16 as a stand-in."""
+    """The fp16-on-CUDA path (scale, unscale, clip, step) gives the unscaled update, checked on the CPU."""
     batch = next(iter(iterators()[0]))
     models = []
     for scaler in (None, torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)):
         model = new_model().eval()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # SGD: the update shows the gradient's size
-        train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, "bf16", scaler)
+        train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, "fp32", scaler)
         models.append(model)
     for a, b in zip(*(m.parameters() for m in models)):
-        assert torch.allclose(a, b, atol=1e-6)
-
-
-def test_precision_choice():
-    assert resolve_precision("auto", CPU) in ("bf16", "fp32")
-    assert resolve_precision("bf16", CPU) == "bf16"
-    with pytest.raises(ValueError, match="fp16.*needs a CUDA GPU"):
-        resolve_precision("fp16", CPU)
-    with pytest.raises(ValueError, match="precision must be"):
-        resolve_precision("int8", CPU)
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)  # scaling by 2**16 is exact; clipping rounds
 
 
 def test_fit_keeps_the_lowest_validation_loss_in_best_pt(tmp_path, monkeypatch):

@@ -152,6 +152,7 @@ def test_mismatched_vocabulary_or_model_is_refused(sample_data):
         Translator(make_model(sample_data, False), sample_data.src_field, sample_data.trg_field, precision="fp8")
 
 
+@pytest.mark.cpu_bf16
 def test_bf16_precision_translates(sample_data):
     """bf16 autocast (fast batched decoding on recent CPUs) gives text of the same form."""
     model = make_model(sample_data, True)

@@ -19,8 +19,9 @@ from . import exercise
 VAL_LOSSES = (5.12, 4.61, 4.38, 4.45, 4.71)  # validation loss after epochs 1..5
 CLIP = 1.0
 GRAD_NORMS = (4.0, 0.5)  # gradient norms of two batches before clipping
-DEVICES = ("a Colab T4 GPU (no bf16)", "an A100 or H100 GPU", "a recent CPU with bf16 support", "Apple MPS")
-PRECISIONS = ("fp16", "bf16", "bf16", "fp32")  # what resolve_precision("auto", device) gives for DEVICES
+DEVICES = ("a Colab T4 GPU (no bf16)", "an A100 or H100 GPU", "a CPU with AVX-512 BF16 or AMX",
+           "a laptop CPU with AVX2 only")
+PRECISIONS = ("fp32", "fp32", "bf16", "fp32")  # what resolve_precision("auto", device) gives for DEVICES
 
 
 def clipped_norm(norm: float, clip: float) -> float:
@@ -92,17 +93,18 @@ def precision(answer: object) -> tuple[bool, str]:
         return False, f"answer with {len(DEVICES)} strings, one per device, each 'fp32', 'bf16' or 'fp16'."
     answer = [str(a).lower() for a in answer]
     if answer == list(PRECISIONS):
-        return True, "bf16 wherever the hardware has it, fp16 (with a GradScaler) on older GPUs, fp32 elsewhere."
+        return True, ("'auto' picks a lower precision only where it runs and was measured faster: bf16 on "
+                      "CPUs with bf16 hardware; on GPUs these small LSTMs ran fastest in fp32 (with TF32).")
     hints = []
-    if answer[0] != "fp16":
-        hints.append("the T4 has no bf16, so autocast uses fp16 there (and a GradScaler keeps small "
-                     "gradients from underflowing)")
-    if answer[1] != "bf16":
-        hints.append("A100 and H100 do bf16 natively: same range as fp32, so no GradScaler is needed")
+    if answer[0] != "fp32" or answer[1] != "fp32":
+        hints.append("on CUDA 'auto' stays in fp32 (TF32 matrix products on an A100/H100): for these small "
+                     "LSTMs bf16 and fp16 autocast measured slower than fp32 on an H200")
     if answer[2] != "bf16":
-        hints.append("on a CPU with bf16 support 'auto' picks bf16 (fp16 is for CUDA only)")
+        hints.append("a CPU with AVX-512 BF16 or AMX runs bf16 LSTMs natively and several times faster, so "
+                     "'auto' picks bf16 there (fp16 is for CUDA only)")
     if answer[3] != "fp32":
-        hints.append("on Apple MPS the library stays in fp32")
+        hints.append("an AVX2-only CPU has no bf16 LSTM kernels at all: bf16 would fail there, so 'auto' "
+                     "stays in fp32")
     return False, "; ".join(hints) + ". Read resolve_precision with inspect.getsource if unsure."
 
 

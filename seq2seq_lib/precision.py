@@ -1,0 +1,137 @@
+"""Numeric precision: which one runs here (`bf16_support`), which to use (`resolve_precision`), autocast.
+
+bf16 is decided by trying it: oneDNN's bf16 LSTM kernels exist only on CPUs with AVX-512 BF16 or
+AMX, and elsewhere (most laptops, many AMD and cloud CPUs, Apple Silicon) the first bf16 LSTM call
+fails deep inside torch. A tiny LSTM forward and backward under autocast, run once per process and
+device type, says whether it works before any real work starts.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+CHOICES = ("auto",) + PRECISIONS
+# x86 instruction sets with bf16 arithmetic in hardware (Linux /proc/cpuinfo names); where bf16 runs
+# only emulated it is slower than fp32 for this model, so "auto" does not choose it.
+NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+class PrecisionUnavailableError(ValueError):
+    """The precision asked for cannot run on this device."""
+
+
+def _cuda_native_bf16() -> bool:
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:  # torch < 2.4 counts only native support anyway
+        return torch.cuda.is_bf16_supported()
+
+
+@functools.cache
+def _bf16_probe(kind: str) -> str | None:
+    """None if a bf16 LSTM forward and backward run on this device type, else torch's reason."""
+    if kind == "cuda" and not _cuda_native_bf16():
+        return "this GPU has no native bf16 (it needs compute capability 8.0, e.g. an A100; a T4 lacks it)"
+    try:
+        with torch.random.fork_rng(devices=[]):  # the probe must not move the caller's seed
+            lstm = nn.LSTM(4, 4).to(kind)
+            inputs = torch.randn(2, 1, 4, device=kind, requires_grad=True)
+            with torch.autocast(kind, dtype=torch.bfloat16):
+                outputs, _ = lstm(inputs)
+            outputs.float().sum().backward()
+    except RuntimeError as error:
+        return str(error).split(". ")[0]
+    return None
+
+
+def bf16_support(device: torch.device | str) -> str | None:
+    """None where bf16 autocast runs an LSTM on `device`, else why not (tried once per process).
+
+    >>> bf16_support("mps")
+    'bf16 autocast is tried here only on CPU and CUDA devices, not mps'
+    """
+    kind = torch.device(device).type
+    if kind not in ("cpu", "cuda"):
+        return f"bf16 autocast is tried here only on CPU and CUDA devices, not {kind}"
+    if kind == "cpu":
+        reason = _bf16_probe("cpu")
+        return None if reason is None else (
+            "this CPU has no bf16 LSTM kernels (oneDNN needs AVX-512 BF16 or AMX, which most laptops, "
+            f"many AMD and cloud CPUs and Apple Silicon lack); torch said: {reason}")
+    return _bf16_probe("cuda")
+
+
+def _native_bf16_cpu() -> bool:
+    """True on an x86 CPU with bf16 instructions that oneDNN is allowed to use."""
+    limit = os.environ.get("ONEDNN_MAX_CPU_ISA", "ALL").upper()
+    if limit not in ("ALL", "DEFAULT") and "BF16" not in limit and "AMX" not in limit:
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:  # not Linux: no way to tell cheaply, so stay with fp32
+        return False
+    return any(flag in flags for flag in NATIVE_BF16_FLAGS)
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """'auto' -> bf16 on a CPU where it runs natively (several times faster there), else fp32.
+
+    On CUDA 'auto' gives fp32 with TF32 matrix products (see `enable_tf32`): for these small LSTMs
+    bf16 and fp16 autocast were measured slower than fp32 on an H200. An explicit precision that
+    cannot run here fails with the reason and the fix.
+
+    >>> resolve_precision("fp32", torch.device("cpu"))
+    'fp32'
+    >>> resolve_precision("auto", "mps")
+    'fp32'
+    """
+    if precision not in CHOICES:
+        raise ValueError(f"precision must be one of {', '.join(CHOICES)}, got {precision!r}.")
+    kind = torch.device(device).type
+    if precision == "auto":
+        return "bf16" if kind == "cpu" and _native_bf16_cpu() and bf16_support("cpu") is None else "fp32"
+    if precision == "fp16" and kind != "cuda":
+        raise PrecisionUnavailableError(
+            f"precision 'fp16' needs a CUDA GPU, but the device is {kind}; use 'fp32' (or 'auto').")
+    if precision == "bf16":
+        reason = bf16_support(device)
+        if reason is not None:
+            raise PrecisionUnavailableError(f"precision 'bf16' cannot run here: {reason}. "
+                                            "Use 'fp32' (or 'auto', which picks what runs).")
+    return precision
+
+
+def enable_tf32(device: torch.device | str) -> None:
+    """Let fp32 matrix products on an Ampere-or-newer GPU use TF32 tensor cores (no-op elsewhere).
+
+    Like torch's own switch it holds for the whole process: 10-bit mantissas in the products, fp32
+    everywhere else, several times the throughput of strict fp32.
+    """
+    if torch.device(device).type == "cuda":
+        torch.set_float32_matmul_precision("high")
+
+
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """Autocast context for a resolved precision (a no-op for fp32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"autocast needs a resolved precision {PRECISIONS}, got {precision!r}; "
+                         "pass it through resolve_precision first.")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(torch.device(device).type, dtype=dtype)
+
+
+def make_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler | None:
+    """A GradScaler for fp16 on CUDA (fp16 gradients underflow without one), else None."""
+    return torch.amp.GradScaler("cuda") if precision == "fp16" else None
+
+
+__all__ = ["PRECISIONS", "CHOICES", "PrecisionUnavailableError", "bf16_support", "resolve_precision",
+           "enable_tf32", "autocast", "make_scaler"]
