@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -82,7 +83,7 @@ def _native_bf16_cpu() -> bool:
 def resolve_precision(precision: str, device: torch.device | str) -> str:
     """'auto' -> bf16 on a CPU where it runs natively (several times faster there), else fp32.
 
-    On CUDA 'auto' gives fp32 with TF32 matrix products (see `enable_tf32`): for these small LSTMs
+    On CUDA 'auto' gives fp32 with TF32 matrix products (see `tf32_matmuls`): for these small LSTMs
     bf16 and fp16 autocast were measured slower than fp32 on an H200. An explicit precision that
     cannot run here fails with the reason and the fix.
 
@@ -107,23 +108,31 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     return precision
 
 
-def enable_tf32(device: torch.device | str) -> None:
-    """Let fp32 matrix products on an Ampere-or-newer GPU use TF32 tensor cores (no-op elsewhere).
+@contextlib.contextmanager
+def tf32_matmuls(device: torch.device | str) -> Iterator[None]:
+    """Inside this block fp32 matrix products on an Ampere-or-newer GPU use TF32 (no-op elsewhere).
 
-    Like torch's own switch it holds for the whole process: 10-bit mantissas in the products, fp32
-    everywhere else, several times the throughput of strict fp32.
+    TF32 keeps fp32's range with a 10-bit mantissa in the products, several times strict fp32's
+    throughput; the setting is restored on exit, so comparisons made later stay strict fp32.
     """
-    if torch.device(device).type == "cuda":
-        torch.set_float32_matmul_precision("high")
+    if torch.device(device).type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
 
 
 def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
-    """Autocast context for a resolved precision (a no-op for fp32)."""
+    """Autocast context for a resolved precision (fp32: TF32 matrix products on CUDA, else a no-op)."""
     if precision not in PRECISIONS:
         raise ValueError(f"autocast needs a resolved precision {PRECISIONS}, got {precision!r}; "
                          "pass it through resolve_precision first.")
     if precision == "fp32":
-        return contextlib.nullcontext()
+        return tf32_matmuls(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
     return torch.autocast(torch.device(device).type, dtype=dtype)
 
@@ -134,4 +143,4 @@ def make_scaler(device: torch.device | str, precision: str) -> torch.amp.GradSca
 
 
 __all__ = ["PRECISIONS", "CHOICES", "PrecisionUnavailableError", "bf16_support", "resolve_precision",
-           "enable_tf32", "autocast", "make_scaler"]
+           "tf32_matmuls", "autocast", "make_scaler"]

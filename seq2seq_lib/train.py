@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import check_compatible, load_checkpoint, save_checkpoint, set_rng_state
 from .config import DataConfig, ModelConfig, TrainConfig
-from .precision import autocast, enable_tf32, make_scaler, resolve_precision
+from .precision import autocast, make_scaler, resolve_precision, tf32_matmuls
 from .utils import set_seed
 
 
@@ -111,11 +111,12 @@ def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, c
         loss, n_tokens = model.loss(src, trg, teacher_forcing_ratio, src_lengths, criterion)
     value = loss.item()
     _check_loss(value, "this batch")
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
-    else:
-        loss.backward()
+    with tf32_matmuls(device):  # the backward's matrix products too, where the forward's used TF32
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
+        else:
+            loss.backward()
     nn.utils.clip_grad_norm_(model.parameters(), clip)
     if scaler is not None:
         scaler.step(optimizer)
@@ -223,7 +224,6 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     best_path, last_path = out_dir / "best.pt", out_dir / "last.pt"
     device = torch.device(device)
     precision = resolve_precision(train_config.precision, device)
-    enable_tf32(device)
     model.to(device)
     optimizer = make_optimizer(model, train_config.lr)
     scaler = make_scaler(device, precision)

@@ -79,3 +79,14 @@ def test_bad_precisions_name_the_fix():
         autocast("cpu", "auto")
     with pytest.raises(PrecisionUnavailableError, match="only on CPU and CUDA"):
         resolve_precision("bf16", "mps")
+
+
+def test_tf32_is_scoped_to_the_block():
+    from seq2seq_lib.precision import tf32_matmuls
+
+    before = torch.backends.cuda.matmul.allow_tf32
+    with tf32_matmuls("cuda"):  # only sets a flag: runs without a GPU
+        assert torch.backends.cuda.matmul.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+    with tf32_matmuls("cpu"):
+        assert torch.backends.cuda.matmul.allow_tf32 == before
