@@ -8,6 +8,7 @@ from seq2seq_lib.attention import AttentionState, build_attention_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.decode import beam_search, decoder_step, greedy_decode, select_state
 from seq2seq_lib.models import build_model
+from tolerance import FP32, FP32_DEEP
 
 PAD, SOS, EOS = 1, 2, 3
 KINDS = [("lstm", False), ("gru", True), ("lstm", True)]
@@ -99,8 +100,8 @@ def test_batched_equals_one_at_a_time(rnn_type, attention, beam_size):
         assert single.scores[0] == pytest.approx(batched.scores[column], abs=1e-4)
         if attention:
             assert batched.attention[column].shape == (len(single.tokens[0]), length)
-            assert torch.allclose(single.attention[0], batched.attention[column], atol=1e-5)
-            assert torch.allclose(batched.attention[column].sum(1), torch.ones(len(single.tokens[0])))
+            torch.testing.assert_close(single.attention[0], batched.attention[column], **FP32_DEEP)
+            torch.testing.assert_close(batched.attention[column].sum(1), torch.ones(len(single.tokens[0])), **FP32)
 
 
 @pytest.mark.parametrize("rnn_type,attention", KINDS)

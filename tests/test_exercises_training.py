@@ -7,6 +7,7 @@ import torch
 from seq2seq_lib.exercises import check
 from seq2seq_lib.exercises.nb06 import COINS, EXAMPLE_TRG, PREDICTIONS, TRG_LENGTHS, fed_inputs, loss_inputs
 from seq2seq_lib.exercises.nb07 import CLIP, GRAD_NORMS, PRECISIONS, VAL_LOSSES
+from tolerance import FP32
 
 NAMES = ["06.loss_slices", "06.fed_inputs", "06.n_tokens",
          "07.best_epoch", "07.clip", "07.precision", "07.evaluate"]
@@ -43,7 +44,7 @@ def test_loss_inputs_match_the_models_loss():
     trg[0], trg[-1, 0] = 2, 1
     logits, targets = loss_inputs(model(src, trg, 1.0), trg)
     expected = torch.nn.CrossEntropyLoss(ignore_index=1)(logits, targets)
-    assert torch.allclose(model.loss(src, trg, 1.0)[0], expected, atol=1e-6)
+    torch.testing.assert_close(model.loss(src, trg, 1.0)[0], expected, **FP32)
 
 
 @pytest.mark.parametrize("answer, hint", [

@@ -8,6 +8,7 @@ from torch import nn
 
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import Decoder, Encoder, Seq2Seq, build_model, count_parameters, linear_cross_entropy
+from tolerance import FP32, FP32_DEEP
 
 PAD, SOS, EOS = 1, 2, 3
 SMALL = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.0)
@@ -60,7 +61,7 @@ def test_teacher_forced_equals_step_by_step_on_gold_inputs(rnn_type):
         for t in range(1, trg.shape[0]):
             logits, hidden, cell = model.decoder(trg[t - 1], hidden, cell)
             slow.append(logits)
-    assert torch.allclose(fast, torch.stack(slow), atol=1e-5)
+    torch.testing.assert_close(fast, torch.stack(slow), **FP32_DEEP)
 
 
 def manual_decode(model: Seq2Seq, src: torch.Tensor, trg: torch.Tensor, gold_next: list[bool]) -> torch.Tensor:
@@ -84,7 +85,7 @@ def test_mixed_teacher_forcing_follows_the_coin_flips():
     with torch.no_grad():
         fast = model(src, trg, 0.5)
         slow = manual_decode(model, src, trg, coins)
-    assert torch.allclose(fast, slow, atol=1e-5)
+    torch.testing.assert_close(fast, slow, **FP32_DEEP)
 
 
 def test_ratio_zero_uses_only_the_models_own_predictions():
@@ -94,7 +95,7 @@ def test_ratio_zero_uses_only_the_models_own_predictions():
     other[1:] = torch.randint(4, 29, other[1:].shape)
     with torch.no_grad():
         assert torch.equal(model(src, trg, 0.0), model(src, other, 0.0))
-        assert torch.allclose(model(src, trg, 0.0), manual_decode(model, src, trg, [False] * 8), atol=1e-5)
+        torch.testing.assert_close(model(src, trg, 0.0), manual_decode(model, src, trg, [False] * 8), **FP32_DEEP)
         assert not torch.allclose(model(src, trg, 1.0), model(src, other, 1.0))
 
 
@@ -113,9 +114,9 @@ def test_loss_equals_cross_entropy_on_outputs_and_grads_match(ratio):
     loss, n_tokens = model.loss(src, trg, ratio, criterion=criterion)
     loss.backward()
     assert n_tokens == int((trg[1:] != PAD).sum())
-    assert torch.allclose(loss, reference, atol=1e-6)
+    torch.testing.assert_close(loss, reference, **FP32)
     for got, want in zip((p.grad for p in model.parameters()), expected):
-        assert torch.allclose(got, want, atol=1e-6)
+        torch.testing.assert_close(got, want, **FP32)
 
 
 def test_loss_with_label_smoothing_uses_the_given_criterion():
@@ -123,7 +124,7 @@ def test_loss_with_label_smoothing_uses_the_given_criterion():
     src, trg = random_pair()
     criterion = nn.CrossEntropyLoss(ignore_index=PAD, label_smoothing=0.1)
     reference = criterion(model(src, trg, 1.0)[1:].view(-1, 29), trg[1:].view(-1))
-    assert torch.allclose(model.loss(src, trg, 1.0, criterion=criterion)[0], reference, atol=1e-6)
+    torch.testing.assert_close(model.loss(src, trg, 1.0, criterion=criterion)[0], reference, **FP32)
     with pytest.raises(ValueError, match="ignore_index=1"):
         model.loss(src, trg, 1.0, criterion=nn.CrossEntropyLoss(ignore_index=0))
 
@@ -140,9 +141,9 @@ def test_linear_cross_entropy_over_several_chunks_matches_autograd():
         t.grad = None
     reference = F.cross_entropy(F.linear(x, weight, bias), targets)
     (2 * reference).backward()
-    assert torch.allclose(fused, reference, atol=1e-5)
+    torch.testing.assert_close(fused, reference, **FP32_DEEP)
     for got, t in zip(grads, (x, weight, bias)):
-        assert torch.allclose(got, t.grad, atol=1e-6)
+        torch.testing.assert_close(got, t.grad, **FP32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert abs(linear_cross_entropy(x, weight, bias, targets).item() - reference.item()) < 0.05 * reference.item()
 
