@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import tempfile
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,11 @@ import torch
 from torch import nn
 
 from .config import DataConfig, ModelConfig, TrainConfig
+from .files import write_atomically
+from .utils import DeviceError, available_device
 
 FORMAT = "seq2seq_lib.checkpoint/1"
+LOAD_ON_CPU = "load it with map_location='cpu' (the file itself is fine)."  # the fix for a missing device
 
 
 class CheckpointError(ValueError):
@@ -70,8 +72,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, model_config: 
                     epoch: int = 0, history: dict | None = None, best_val_loss: float | None = None,
                     save_rng: bool = True, extra: dict | None = None) -> Path:
     """Write a checkpoint atomically to `path` and return it; `epoch` counts completed epochs."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _check_vocab_sizes(model, src_vocab, trg_vocab)
     checkpoint = {
         "format": FORMAT,
         "model_config": _as_dict(model_config, ModelConfig),
@@ -88,17 +89,22 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, model_config: 
         "best_val_loss": best_val_loss,
         "extra": extra or {},
     }
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            torch.save(checkpoint, file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # also on KeyboardInterrupt: never leave the temp file behind
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, lambda file: torch.save(checkpoint, file))
+
+
+def _check_vocab_sizes(model: nn.Module, src_vocab: Any, trg_vocab: Any) -> None:
+    """Refuse vocabularies whose sizes differ from the model's source embedding or output layer."""
+    encoder, decoder = getattr(model, "encoder", None), getattr(model, "decoder", None)
+    sizes = (("src_vocab", src_vocab, "source embedding", getattr(getattr(encoder, "embedding", None),
+                                                                   "num_embeddings", None)),
+             ("trg_vocab", trg_vocab, "output layer", getattr(decoder, "vocab_size", None)))
+    for name, vocab, part, model_size in sizes:
+        size = _vocab_size(_vocab_dict(vocab))
+        if size is not None and model_size is not None and size != model_size:
+            raise CheckpointError(
+                f"{name} has {size} entries but the model's {part} is built for {model_size}, so the "
+                "checkpoint could never be loaded. Save the vocabularies the model was built with "
+                "(build_model(config, len(src_vocab), len(trg_vocab))).")
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -107,11 +113,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}; check the path, or train first "
                                 "(fit() writes best.pt and last.pt into its out_dir).")
+    if isinstance(map_location, (str, torch.device)):  # a dict or function is torch's to check
+        map_location = available_device(map_location, LOAD_ON_CPU)
     try:
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except PermissionError as error:
         raise CheckpointError(f"{path} exists but cannot be read ({error}); check its permissions.") from error
     except Exception as error:  # the unpickler reports damage as EOFError, KeyError, RuntimeError, ...
+        if "deserialize object on" in str(error):  # a good file saved on a device this machine lacks
+            raise DeviceError(f"{path} holds tensors saved on a device that is not available here", LOAD_ON_CPU
+                              ) from error
         raise CheckpointError(
             f"{path} is corrupt, truncated or not a PyTorch file ({type(error).__name__}: "
             f"{str(error).splitlines()[0][:200] if str(error) else 'no details'}). Delete it and use "

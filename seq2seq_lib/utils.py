@@ -43,28 +43,48 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
+class DeviceError(ValueError):
+    """A device name that is misspelt or not available here; `problem` says which, without the fix."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(f"{problem}; {fix}")
+        self.problem = problem
+
+
+def available_device(name: str | torch.device, fix: str) -> torch.device:
+    """`name` as a torch.device, or a DeviceError (the problem, then `fix`) if it cannot be used here.
+
+    >>> available_device("cpu", fix="use 'cpu'")
+    device(type='cpu')
+    """
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f"Unknown device {name!r} (use one of {DEVICE_KINDS}, optionally with an index "
+                          "such as 'cuda:0')", fix) from error
+    if device.type not in DEVICE_KINDS:
+        raise DeviceError(f"Device type {device.type!r} is not supported (use one of {DEVICE_KINDS})", fix)
+    available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}[device.type]
+    if device.type == "cuda" and available and (device.index or 0) >= torch.cuda.device_count():
+        raise DeviceError(f"Device {str(name)!r} was asked for but is not available here (this machine has "
+                          f"{torch.cuda.device_count()} CUDA GPU(s))", fix)
+    if not available:
+        raise DeviceError(f"Device {str(name)!r} was asked for but is not available here (no "
+                          f"{'CUDA GPU' if device.type == 'cuda' else 'Apple MPS'} found)", fix)
+    return device
+
+
 def get_device(prefer: str | None = None, verbose: bool = True) -> torch.device:
     """CUDA if present, else Apple MPS, else CPU; `prefer` ("cpu", "cuda", "cuda:1", "mps") forces one.
 
-    Prints (and logs) one line saying which device was picked and why.
+    Prints (and logs) one line saying which device was picked and why. A `prefer` that is
+    misspelt or not available here raises DeviceError.
 
     >>> get_device("cpu", verbose=False)
     device(type='cpu')
     """
     if prefer is not None:
-        try:
-            device = torch.device(prefer)
-        except (RuntimeError, TypeError) as error:
-            raise ValueError(f"Unknown device {prefer!r}; use one of {DEVICE_KINDS} "
-                             "(optionally with an index, e.g. 'cuda:0') or None to pick.") from error
-        if device.type not in DEVICE_KINDS:
-            raise ValueError(f"Device type {device.type!r} is not supported; use one of {DEVICE_KINDS}.")
-        available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}[device.type]
-        if device.type == "cuda" and available and (device.index or 0) >= torch.cuda.device_count():
-            available = False
-        if not available:
-            raise ValueError(f"Device {prefer!r} was asked for but is not available here; "
-                             "pass None to pick automatically or 'cpu' to force the CPU.")
+        device = available_device(prefer, "pass None to pick automatically or 'cpu' to force the CPU.")
         message = f"Using {_describe(device)} (asked for {prefer!r})."
     elif torch.cuda.is_available():
         device = torch.device("cuda")
@@ -88,4 +108,4 @@ def _describe(device: torch.device) -> str:
     return {"mps": "Apple MPS", "cpu": "the CPU"}[device.type]
 
 
-__all__ = ["set_seed", "get_device"]
+__all__ = ["set_seed", "DeviceError", "available_device", "get_device"]
