@@ -11,6 +11,7 @@ from seq2seq_lib.checkpoint import (CheckpointError, check_compatible, load_chec
                                     rng_state, save_checkpoint, set_rng_state, vocabs_from_checkpoint)
 from seq2seq_lib.config import DataConfig, ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
+from seq2seq_lib.utils import DeviceError
 from seq2seq_lib.vocab import Vocab
 
 CONFIG = ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0)
@@ -125,3 +126,42 @@ def test_checkpoint_without_vocabularies_cannot_rebuild_a_model(tmp_path):
     path = save_checkpoint(tmp_path / "bare.pt", model=model, model_config=CONFIG)
     with pytest.raises(CheckpointError, match="no vocabularies"):
         model_from_checkpoint(load_checkpoint(path))
+
+
+@pytest.mark.parametrize("map_location, torch_error", [
+    ("cuda", None),  # asked for a GPU this machine lacks
+    ("cdua", None),  # misspelt
+    ("cpu", "Attempting to deserialize object on a CUDA device but torch.cuda.is_available() is False."),
+])
+def test_a_good_checkpoint_on_a_missing_device_names_the_device_not_corruption(tmp_path, monkeypatch,
+                                                                                map_location, torch_error):
+    model, optimizer, _ = trained_parts()
+    path = save(tmp_path / "best.pt", model, optimizer)
+    before = path.read_bytes()
+    monkeypatch.setattr(ckpt.torch.cuda, "is_available", lambda: False)  # the same on a GPU machine
+    if torch_error is not None:  # a file whose tensors were saved on a GPU, read with map_location=None
+        def load_gpu_tensors(*args, **kwargs):
+            raise RuntimeError(torch_error)
+
+        monkeypatch.setattr(ckpt.torch, "load", load_gpu_tensors)
+    with pytest.raises(DeviceError) as info:
+        load_checkpoint(path, map_location=map_location)
+    message = str(info.value)
+    assert "not available here" in message or "Unknown device 'cdua'" in message
+    assert "map_location='cpu'" in message and "corrupt" not in message and "Delete" not in message
+    assert path.read_bytes() == before
+    monkeypatch.undo()
+    assert load_checkpoint(path)["epoch"] == 2  # the file was good all along
+
+
+@pytest.mark.parametrize("side", ["src", "trg"])
+def test_saving_vocabularies_that_do_not_fit_the_model_is_refused(tmp_path, side):
+    model, optimizer, _ = trained_parts()
+    bigger = Vocab.build([["ein", "hund", "läuft", "schnell"], ["eine", "katze"]], min_freq=1)
+    vocabs = {"src_vocab": SRC_VOCAB, "trg_vocab": TRG_VOCAB, f"{side}_vocab": bigger}
+    size = len(SRC_VOCAB) if side == "src" else len(TRG_VOCAB)
+    part = "source embedding" if side == "src" else "output layer"
+    with pytest.raises(CheckpointError, match=rf"{side}_vocab has {len(bigger)} entries but the model's {part} "
+                                              rf"is built for {size}.*vocabularies the model was built with"):
+        save_checkpoint(tmp_path / "best.pt", model=model, model_config=CONFIG, **vocabs)
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even a temp file
