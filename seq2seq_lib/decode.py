@@ -104,9 +104,7 @@ def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: i
         raise ValueError(f"src must be a non-empty LongTensor shaped (seq_len, batch), got "
                          f"{getattr(src, 'dtype', type(src))} {tuple(getattr(src, 'shape', ()))}; "
                          "use Field.process(sentences) (or .t() a (batch, seq_len) tensor).")
-    if src_lengths is not None and tuple(src_lengths.shape) != (src.shape[1],):
-        raise ValueError(f"src_lengths must have shape ({src.shape[1]},), one length per column of src, "
-                         f"got {tuple(src_lengths.shape)}.")
+    _check_lengths_type(src, src_lengths)
     if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
         raise ValueError(f"max_len must be a positive integer, got {max_len!r}; 50 suits Multi30k.")
     vocab_size = model.decoder.vocab_size
@@ -114,6 +112,38 @@ def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: i
         if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < vocab_size:
             raise ValueError(f"{name} must be a token id in [0, {vocab_size}), got {idx!r}; "
                              "take it from the target vocabulary, e.g. trg_field.vocab['<eos>'].")
+    _check_values(model, src, src_lengths)
+
+
+def _check_lengths_type(src: Tensor, src_lengths: Tensor | None) -> None:
+    """src_lengths is None or an integer tensor of shape (batch,)."""
+    if src_lengths is None:
+        return
+    if not isinstance(src_lengths, Tensor):
+        raise TypeError(f"src_lengths must be a tensor of shape ({src.shape[1]},), got "
+                        f"{type(src_lengths).__name__}; wrap it with torch.tensor(lengths).")
+    if src_lengths.dtype == torch.bool or src_lengths.is_floating_point() or src_lengths.is_complex():
+        raise TypeError(f"src_lengths must hold integers, got {src_lengths.dtype}; use .long().")
+    if tuple(src_lengths.shape) != (src.shape[1],):
+        raise ValueError(f"src_lengths must have shape ({src.shape[1]},), one length per column of src, "
+                         f"got {tuple(src_lengths.shape)}.")
+
+
+def _check_values(model: nn.Module, src: Tensor, src_lengths: Tensor | None) -> None:
+    """Token ids inside the source vocabulary and lengths in 1..src_len, read back from the device once."""
+    bounds = [src.min(), src.max()]
+    if src_lengths is not None:
+        bounds += [src_lengths.min().to(src.device, torch.long), src_lengths.max().to(src.device, torch.long)]
+    low, high, *lengths = torch.stack(bounds).tolist()
+    vocab_size = model.encoder.embedding.num_embeddings
+    if low < 0 or high >= vocab_size:
+        raise ValueError(f"src holds token ids outside [0, {vocab_size}) (from {low} to {high}); the model "
+                         "was built for that source vocabulary: numericalize with the same Vocab "
+                         "(src_field.process).")
+    if lengths and (lengths[0] < 1 or lengths[1] > src.shape[0]):
+        raise ValueError(f"src_lengths must be in [1, {src.shape[0]}] (src has {src.shape[0]} rows), got "
+                         f"values from {lengths[0]} to {lengths[1]}; give each sentence's length with "
+                         "<sos> and <eos>, as Field.process returns it.")
 
 
 def greedy_decode(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None, max_len: int = 50,

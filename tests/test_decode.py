@@ -163,3 +163,29 @@ def test_select_state_keeps_named_tuples_and_none():
 def test_bad_arguments_name_the_problem(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call(tiny_model("lstm", False))
+
+
+@pytest.mark.parametrize("decode", [
+    lambda m, src, lengths: greedy_decode(m, src, lengths, max_len=5, sos_idx=SOS, eos_idx=EOS),
+    lambda m, src, lengths: beam_search(m, src, lengths, beam_size=3, max_len=5, sos_idx=SOS, eos_idx=EOS),
+], ids=["greedy", "beam"])
+@pytest.mark.parametrize("columns", [slice(None), slice(1, 2)], ids=["batched", "one sentence"])
+@pytest.mark.parametrize("change, error, match", [
+    (lambda src, lengths: (src.index_fill(0, torch.tensor([1]), 12), lengths), ValueError,
+     r"src holds token ids outside \[0, 12\) \(from 1 to 12\).*same Vocab"),
+    (lambda src, lengths: (src.index_fill(0, torch.tensor([1]), -3), lengths), ValueError,
+     r"src holds token ids outside \[0, 12\) \(from -3 to .*same Vocab"),
+    (lambda src, lengths: (src, lengths + SRC.shape[0]), ValueError, r"src_lengths must be in \[1, 7\]"),
+    (lambda src, lengths: (src, lengths * 0), ValueError, r"src_lengths must be in \[1, 7\].*from 0 to 0"),
+    (lambda src, lengths: (src, lengths.tolist()), TypeError, r"src_lengths must be a tensor.*torch.tensor"),
+    (lambda src, lengths: (src, lengths.float()), TypeError, r"src_lengths must hold integers.*\.long\(\)"),
+    (lambda src, lengths: (src, lengths.unsqueeze(0)), ValueError, r"src_lengths must have shape"),
+], ids=["id too large", "negative id", "length beyond src", "zero length", "list", "float", "2-D"])
+def test_ids_and_lengths_outside_the_source_are_refused_before_decoding(decode, columns, change, error, match):
+    model = tiny_model("lstm", True)
+    encoded = []
+    model.encoder.embedding.register_forward_hook(lambda *args: encoded.append(1))
+    src, lengths = change(SRC[:, columns].clone(), LENGTHS[columns].clone())
+    with pytest.raises(error, match=match):
+        decode(model, src, lengths)
+    assert not encoded  # refused by the checks, not deep inside torch
