@@ -40,7 +40,15 @@ OFFLINE_HELP = (
 
 
 class DataError(RuntimeError):
-    """Multi30k could not be found, fetched or verified; the message says how to fix it."""
+    """Multi30k could not be found, fetched or verified; the message says how to fix it.
+
+    `problem` is the message without `fix`, the general offline advice, so that a caller such as
+    the command line can give that advice in its own terms.
+    """
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        super().__init__(f"{problem} {fix}".strip())
+        self.problem, self.fix = problem, fix
 
 
 def cache_dir() -> Path:
@@ -73,9 +81,8 @@ def _verify(path: Path) -> None:
     if actual != SHA256[path.name]:
         raise DataError(
             f"{path} is corrupt or not the published Multi30k file (sha256 {actual[:12]}..., "
-            f"expected {SHA256[path.name][:12]}...). Delete it and run again to download it afresh. "
-            + OFFLINE_HELP
-        )
+            f"expected {SHA256[path.name][:12]}...). Delete it and run again to download it afresh.",
+            OFFLINE_HELP)
 
 
 def download_file(name: str, target_dir: Path, base_url: str = BASE_URL, timeout: float = 30.0) -> Path:
@@ -94,10 +101,10 @@ def download_file(name: str, target_dir: Path, base_url: str = BASE_URL, timeout
         actual = sha256_of(tmp)
         if actual != SHA256[name]:
             raise DataError(f"Downloaded {name} has sha256 {actual[:12]}..., expected "
-                            f"{SHA256[name][:12]}...; the download was damaged. Run again. " + OFFLINE_HELP)
+                            f"{SHA256[name][:12]}...; the download was damaged. Run again.", OFFLINE_HELP)
         os.replace(tmp, target)
     except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:  # HTTPException: cut-off body
-        raise DataError(f"Could not download {name} from {base_url} ({exc}). " + OFFLINE_HELP) from exc
+        raise DataError(f"Could not download {name} from {base_url} ({exc}).", OFFLINE_HELP) from exc
     finally:
         if os.path.exists(tmp_name):
             os.remove(tmp_name)
@@ -113,7 +120,7 @@ def find_file(name: str, root: str | os.PathLike | None = None, download: bool =
             return path
     if not download:
         searched = ", ".join(str(d) for d in _candidate_dirs(root))
-        raise DataError(f"{name} was not found in {searched}. " + OFFLINE_HELP)
+        raise DataError(f"{name} was not found in {searched}.", OFFLINE_HELP)
     return download_file(name, cache_dir())
 
 

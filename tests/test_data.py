@@ -333,3 +333,11 @@ def test_env_variable_alone_finds_the_real_files(monkeypatch, multi30k_dir):
     monkeypatch.setenv(DATA_DIR_ENV, str(multi30k_dir))
     splits = data.load_splits(2_000, 200)
     assert {name: len(pairs) for name, pairs in splits.items()} == {"train": 2_000, "val": 200, "test": 200}
+
+
+def test_data_error_keeps_the_problem_apart_from_the_offline_advice(tmp_path):
+    with pytest.raises(DataError) as info:
+        data.find_file("val.en.gz", root=tmp_path, download=False)
+    error = info.value
+    assert str(error) == f"{error.problem} {error.fix}" and error.fix == data.OFFLINE_HELP
+    assert "val.en.gz was not found" in error.problem and "load_sample" not in error.problem
