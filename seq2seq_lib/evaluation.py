@@ -19,6 +19,7 @@ from .metrics import evaluate_bleu
 from .prepare import numericalize_pairs
 from .train import evaluate
 from .translator import Translator
+from .utils import available_device
 
 
 def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size: int = 1, bleu: bool = True,
@@ -33,7 +34,7 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
         raise ValueError(f"Unknown split {split!r}; use 'val' or 'test'.")
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}; 1 means greedy decoding.")
-    device = torch.device(device)
+    device = available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
     translator = Translator.from_checkpoint(Path(path), device=device, precision=precision)
     pairs = load_multi30k(split, root)
     examples = numericalize_pairs(pairs, translator.src_field, translator.trg_field)
