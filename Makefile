@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PYTEST_FLAGS ?= -q
 
-.PHONY: lab setup test unit notebooks-check torchtext browser-deps notebooks benchmarks clean
+.PHONY: lab setup test unit unit-avx2 notebooks-check torchtext browser-deps notebooks benchmarks clean
 
 setup: $(VENV)/.installed
 
@@ -21,12 +21,21 @@ $(VENV)/.installed: pyproject.toml
 lab: setup
 	$(BIN)/jupyter lab notebooks/01_data_and_fields.ipynb
 
-# Every test: unit tests and doctests, the notebooks under nbval, the browser test,
-# and the torchtext parity tests in their own torch 2.3.1 + torchtext 0.18.0 environment.
+# Every test: unit tests and doctests, the notebooks under nbval, the browser test, the same
+# unit tests and notebooks again as an AVX2-only CPU sees them, and the torchtext parity tests
+# in their own torch 2.3.1 + torchtext 0.18.0 environment.
 test: setup browser-deps
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules seq2seq_lib tests
 	SEQ2SEQ_PROFILE=ci $(BIN)/python -m pytest $(PYTEST_FLAGS) --nbval-lax --nbval-current-env notebooks
+	$(MAKE) --no-print-directory unit-avx2
 	bash tools/torchtext_env.sh
+
+# Most learners' CPUs (laptops, many AMD and cloud machines) lack AVX-512 and AMX, and with them
+# oneDNN's bf16 LSTM kernels: limiting oneDNN and ATen to AVX2 shows what those machines see.
+AVX2_ONLY := ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2
+unit-avx2: setup
+	$(AVX2_ONLY) $(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules -m "not browser" seq2seq_lib tests
+	$(AVX2_ONLY) SEQ2SEQ_PROFILE=ci $(BIN)/python -m pytest $(PYTEST_FLAGS) --nbval-lax --nbval-current-env notebooks
 
 unit: setup
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules seq2seq_lib tests
