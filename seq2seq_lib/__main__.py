@@ -5,16 +5,73 @@ Examples:
   python -m seq2seq_lib train --profile full --model attention --out runs/attention
   python -m seq2seq_lib train --out runs/classic --resume          # carry on after an interruption
   python -m seq2seq_lib evaluate runs/classic/best.pt --beam 5
+
+Exit status: 0 done, 1 training failed (e.g. the loss became NaN), 2 a value, file or folder that
+cannot work (the message names the option to change), 130 interrupted (Ctrl-C).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .data import BASE_URL, DataError
+from .files import write_json
+
+if TYPE_CHECKING:
+    import torch
+
+    from .train import History
 
 MODELS = ("classic", "gru", "attention")
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+USAGE_ERRORS = (ValueError, DataError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                FileExistsError, PermissionError)  # ValueError covers CheckpointError and DeviceError
+DEVICE_FIX = "use --device cpu, or leave --device out to use the best device available."
+DATA_FIX = (f"Download train/val/test_2016_flickr.{{de,en}}.gz from {BASE_URL}/ on a machine with network, "
+            "put the six files in one folder and pass --data-dir FOLDER.")
+SAMPLE_FIX = " Or train on the bundled sample with --sample."
+
+
+class UsageError(ValueError):
+    """A command-line value, file or folder that cannot work; the message names the option to change."""
+
+
+def _number(text: str, kind: type) -> float | int:
+    """`kind(text)`, or the argparse error that names the expected kind."""
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                         f"got {text!r}") from None
+
+
+def _finite_float(text: str) -> float:
+    """argparse type: a float that is neither NaN nor infinite."""
+    value = _number(text, float)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+def _seed(text: str) -> int:
+    """argparse type: an integer seed in [0, 2**32), checked before anything is read or written."""
+    value = _number(text, int)
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32), got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,15 +101,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
                        help="auto = bf16 where supported, fp16 on older GPUs (default: the profile's)")
-    train.add_argument("--lr", type=float, default=None, help="Adam learning rate (default: the profile's)")
-    train.add_argument("--lr-decay", type=float, default=None,
+    train.add_argument("--lr", type=_finite_float, default=None, help="Adam learning rate (default: the profile's)")
+    train.add_argument("--lr-decay", type=_finite_float, default=None,
                        help="multiply the learning rate by this every epoch after --lr-decay-after epochs "
                             "(default: the profile's)")
     train.add_argument("--lr-decay-after", type=int, default=None,
                        help="epochs at the full learning rate before the decay starts (default: the profile's)")
     train.add_argument("--batch-size", type=int, default=None,
                        help="sentence pairs per training batch (default: the profile's; 128 in full)")
-    train.add_argument("--seed", type=int, default=None, help="random seed (default: the profile's)")
+    train.add_argument("--seed", type=_seed, default=None, help="random seed (default: the profile's)")
     train.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
     train.add_argument("--sample", action="store_true", default=None,
                        help="use the bundled sample instead of Multi30k")
@@ -64,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                "forcing off, and BLEU of greedy or beam-search output.")
     evaluate.add_argument("checkpoint", type=Path, help="a best.pt or last.pt written by train")
     evaluate.add_argument("--split", choices=["val", "test"], default="test", help="default: test")
-    evaluate.add_argument("--beam", type=int, default=1, help="beam size for BLEU (1 = greedy)")
+    evaluate.add_argument("--beam", type=_positive_int, default=1, help="beam size for BLEU (1 = greedy)")
     evaluate.add_argument("--no-bleu", action="store_true", help="only loss and perplexity")
     evaluate.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     evaluate.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="fp32",
@@ -76,7 +133,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 SETTINGS_FILE = "run.json"  # the resolved train options, so `--resume` needs only --out
+HISTORY_FILE = "history.json"
+RUN_FILES = ("best.pt", "last.pt", HISTORY_FILE)  # what --overwrite replaces (run.json is rewritten)
 CHANGEABLE_ON_RESUME = ("epochs", "precision", "data_dir")
+
+
+def _check_folder(path: Path, option: str) -> None:
+    """A folder that exists, or can be created: no part of the path may be a file."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise UsageError(f"{option} {path}: {part} is a file, not a folder; choose a folder for "
+                                 f"{option} (it is created if missing).")
+            return
+
+
+def _check_output_file(path: Path, option: str) -> None:
+    """A file path that can be written: not a folder, and no file where a folder must be."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; name a file, e.g. {option} {path / 'results.json'}.")
+    _check_folder(path.parent, f"{option}'s folder")
+
+
+def _check_data_dir(path: Path | None) -> None:
+    """--data-dir, when given, must be an existing folder."""
+    if path is not None and not path.is_dir():
+        raise UsageError(f"--data-dir {path} is not a folder; pass the folder that holds the six "
+                         "Multi30k .gz files.")
 
 
 def _restore_settings(args: argparse.Namespace) -> None:
@@ -84,34 +167,71 @@ def _restore_settings(args: argparse.Namespace) -> None:
     path = args.out / SETTINGS_FILE
     if not path.is_file():
         return  # a run from an older version: the options must be repeated, and fit checks they match
-    for key, value in json.loads(path.read_text()).items():
+    try:
+        saved = json.loads(path.read_text())
+    except ValueError as error:  # JSONDecodeError and UnicodeDecodeError
+        raise UsageError(f"{path} is damaged ({error}); delete it and repeat the first run's options "
+                         "together with --resume.") from None
+    for key, value in saved.items():
         value = Path(value) if key == "data_dir" and value is not None else value
         given = getattr(args, key, None)
         if given is None:
             setattr(args, key, value)
         elif given != value and key not in CHANGEABLE_ON_RESUME:
-            raise ValueError(f"{args.out} was trained with {key}={value!r}, not {given!r}. Resume with the same "
+            raise UsageError(f"{args.out} was trained with {key}={value!r}, not {given!r}. Resume with the same "
                              f"value (or leave the option out), or start a new run with another --out folder.")
 
 
-def _write_json(path: Path, value: dict) -> None:
-    """Write atomically: an interrupted write leaves the previous file, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(value, indent=1))
-    temporary.replace(path)
+def _check_resumable(out: Path) -> Path:
+    """OUT/last.pt, which --resume continues from; fails before anything is read or written."""
+    last = out / "last.pt"
+    if not last.is_file():
+        where = "does not exist" if not out.exists() else "holds no last.pt"
+        raise UsageError(f"--resume: {out} {where}, so there is no run to continue. Check --out, or start "
+                         "a new run there without --resume.")
+    return last
+
+
+def _check_epochs_left(last: Path, epochs: int) -> None:
+    """Refuse a --resume whose last.pt has already trained --epochs epochs."""
+    from .checkpoint import load_checkpoint
+
+    done = int(load_checkpoint(last, map_location="cpu")["epoch"])
+    if done >= epochs:
+        raise UsageError(f"{last} has already finished {done} epoch(s) and --epochs is {epochs}: nothing to "
+                         f"resume. To train longer, pass a larger --epochs with --resume (e.g. --epochs "
+                         f"{done + 5}).")
+
+
+def _clear_run(out: Path) -> None:
+    """Delete the previous run's checkpoints and history, so a later --resume never finds the old last.pt."""
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+
+
+def _device(name: str | None) -> torch.device:
+    """The device for --device; one that is misspelt or missing here names the command-line fix."""
+    from .utils import DeviceError, get_device
+
+    try:
+        return get_device(name)
+    except DeviceError as error:
+        raise UsageError(f"{error.problem}; {DEVICE_FIX}") from None
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """`train`: check every option, load the data, then replace or continue the run in --out."""
     from .config import get_profile
+    from .precision import resolve_precision
     from .prepare import prepare_data
-    from .train import fit
-    from .utils import get_device
 
+    _check_folder(args.out, "--out")
+    _check_data_dir(args.data_dir)
     if args.resume:
+        last = _check_resumable(args.out)
         _restore_settings(args)
     elif not args.overwrite and any((args.out / name).exists() for name in ("best.pt", "last.pt")):
-        raise ValueError(f"{args.out} already holds a run. Continue it with --resume, replace it with "
+        raise UsageError(f"{args.out} already holds a run. Continue it with --resume, replace it with "
                          f"--overwrite, or choose another --out folder.")
     profile = get_profile(args.profile)
     args.model = args.model or "classic"
@@ -121,21 +241,14 @@ def run_train(args: argparse.Namespace) -> int:
                                    ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
                                    ("lr_decay_after", args.lr_decay_after)) if v is not None}
     train_config = replace(profile.train, **overrides)
-    print(profile.describe(), f"| model={args.model}", flush=True)
-    device = get_device(args.device)
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
                                         ("batch_size", args.batch_size)) if v is not None}
     profile = replace(profile, data=replace(profile.data, **data_overrides))
-    if args.overwrite:  # only now that the options are valid; and a later --resume never finds the old last.pt
-        for name in ("best.pt", "last.pt", "history.json"):
-            (args.out / name).unlink(missing_ok=True)
-    settings = {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
-                "precision": train_config.precision, "lr": train_config.lr,
-                "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
-                "seed": train_config.seed, "batch_size": profile.data.batch_size,
-                "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
-                "data_dir": None if args.data_dir is None else str(args.data_dir)}
-    _write_json(args.out / SETTINGS_FILE, settings)
+    print(profile.describe(), f"| model={args.model}", flush=True)
+    device = _device(args.device)
+    resolve_precision(train_config.precision, device)  # fails here, not after the data has loaded
+    if args.resume:
+        _check_epochs_left(last, train_config.epochs)
     data = prepare_data(profile, root=args.data_dir, use_sample=bool(args.sample))
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)
@@ -145,43 +258,120 @@ def run_train(args: argparse.Namespace) -> int:
         from .models import build_model as build
     model = build(model_config, len(data.src_field.vocab), len(data.trg_field.vocab),
                   data.pad_idx, data.sos_idx)
-    history = fit(model, data.iterator("train", device, seed=train_config.seed), data.iterator("val", device),
-                  train_config=train_config, device=device, out_dir=args.out,
-                  src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab,
-                  model_config=model_config, data_config=data.config, resume=args.resume)
-    _write_json(args.out / "history.json", history.to_dict())
+    if args.overwrite:  # only now that the options are valid and the data has loaded
+        _clear_run(args.out)
+    settings = {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
+                "precision": train_config.precision, "lr": train_config.lr,
+                "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
+                "seed": train_config.seed, "batch_size": profile.data.batch_size,
+                "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
+                "data_dir": None if args.data_dir is None else str(args.data_dir)}
+    write_json(args.out / SETTINGS_FILE, settings)
+    history = _fit_saving_history(model, data.iterator("train", device, seed=train_config.seed),
+                                  data.iterator("val", device), train_config=train_config, device=device,
+                                  out_dir=args.out, src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab,
+                                  model_config=model_config, data_config=data.config, resume=args.resume)
     print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / 'best.pt'}")
     return 0
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_checkpoint
-    from .utils import get_device
+def _fit_saving_history(*args: Any, out_dir: Path, **kwargs: Any) -> History:
+    """`train.fit`, writing out_dir/history.json when it finishes and when it is interrupted."""
+    from .train import TrainingInterrupted, fit
 
-    if args.beam < 1:
-        raise SystemExit(f"--beam must be at least 1, got {args.beam}.")
+    try:
+        history = fit(*args, out_dir=out_dir, **kwargs)
+    except TrainingInterrupted as interrupted:
+        write_json(out_dir / HISTORY_FILE, interrupted.history.to_dict())
+        raise
+    write_json(out_dir / HISTORY_FILE, history.to_dict())
+    return history
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """`evaluate`: check the checkpoint and --json path first, then score the checkpoint."""
+    from .evaluation import evaluate_checkpoint
+
+    if not args.checkpoint.is_file():
+        kind = "is a folder" if args.checkpoint.is_dir() else "does not exist"
+        raise UsageError(f"The checkpoint {args.checkpoint} {kind}; pass a best.pt or last.pt written by "
+                         "`train` (in its --out folder).")
+    _check_data_dir(args.data_dir)
+    if args.json is not None:
+        _check_output_file(args.json, "--json")
+        if args.json.resolve() == args.checkpoint.resolve():
+            raise UsageError(f"--json {args.json} would overwrite the checkpoint; name another file.")
     results = evaluate_checkpoint(args.checkpoint, split=args.split, beam_size=args.beam,
-                                  bleu=not args.no_bleu, device=get_device(args.device), root=args.data_dir,
+                                  bleu=not args.no_bleu, device=_device(args.device), root=args.data_dir,
                                   precision=args.precision)
     for key, value in results.items():
         print(f"{key:>24s}: {value:.3f}" if isinstance(value, float) else f"{key:>24s}: {value}")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    if args.json is not None:
+        write_json(args.json, results)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run a command; errors are raised as exceptions (`cli` turns them into messages and exit codes)."""
+    return _run(build_parser().parse_args(argv))
+
+
+def _run(args: argparse.Namespace) -> int:
     return run_train(args) if args.command == "train" else run_evaluate(args)
 
 
-def cli() -> int:
-    """`main` for a shell: a bad value or a missing file ends with its message, not a traceback."""
+def cli(argv: list[str] | None = None) -> int:
+    """`main` for a shell: every mistake ends with `error: ...` and an exit status, never a traceback."""
+    args = build_parser().parse_args(argv)  # argparse itself reports a malformed option (exit status 2)
     try:
-        return main()
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return _run(args)
+    except (KeyboardInterrupt, Exception) as error:  # TrainingInterrupted too: fit has saved last.pt by then
+        status = _exit_status(error)
+        if status is None:
+            raise  # a bug, not a mistake: its traceback is what a report needs
+        print(f"error: {_explain(error, args)}", file=sys.stderr)
+        return status
+
+
+def _explain(error: BaseException, args: argparse.Namespace) -> str:
+    """The message for an error, with the command-line fix where the library names a Python one."""
+    if isinstance(error, KeyboardInterrupt):
+        return _interrupted(getattr(error, "history", None), args)
+    from .train import NonFiniteLossError
+    from .utils import DeviceError
+
+    if isinstance(error, NonFiniteLossError):
+        return ("training stopped: the loss became NaN or infinite, before the weights were changed. Start "
+                "again with a lower --lr (e.g. --lr 3e-4) or --precision fp32 (with --overwrite, or another "
+                "--out); the checkpoints of the finished epochs are kept.")
+    if isinstance(error, DeviceError):
+        return f"{error.problem}; {DEVICE_FIX}"
+    if isinstance(error, DataError) and error.fix:
+        return f"{error.problem} {DATA_FIX}" + (SAMPLE_FIX if args.command == "train" else "")
+    return str(error)
+
+
+def _interrupted(history: History | None, args: argparse.Namespace) -> str:
+    """What Ctrl-C left behind; `history` is TrainingInterrupted's (fit saved last.pt) or None."""
+    if history is None:
+        return "interrupted (Ctrl-C)."
+    out = args.out
+    return (f"interrupted after {len(history.train_loss)} finished epoch(s). {out / 'last.pt'} holds the "
+            f"weights at the interruption and {out / HISTORY_FILE} the finished epochs (best.pt is untouched). "
+            f"Continue with: python -m seq2seq_lib train --out {out} --resume")
+
+
+def _exit_status(error: BaseException) -> int | None:
+    """130 for Ctrl-C, 2 for a value, file or folder that cannot work, 1 for a failed run, None for a bug."""
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED
+    if isinstance(error, USAGE_ERRORS):
+        return EXIT_USAGE
+    from .train import NonFiniteLossError  # only now: importing torch after a Ctrl-C would be slow
+
+    if isinstance(error, (NonFiniteLossError, OSError)):  # OSError: e.g. a full disk
+        return EXIT_FAILED
+    return None
 
 
 if __name__ == "__main__":

@@ -77,9 +77,11 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
     assert table_row["source"] == "as written" and table_row["best epoch"] == "1"
 
 
-def test_evaluate_rejects_a_beam_below_one(tmp_path):
-    with pytest.raises(SystemExit, match="--beam must be at least 1"):
+def test_evaluate_rejects_a_beam_below_one(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
         main(["evaluate", str(tmp_path / "none.pt"), "--beam", "0"])
+    assert exit_info.value.code == 2
+    assert "argument --beam: must be at least 1, got '0'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("option, message", [(["--batch-size", "0"], "batch_size must be an integer >= 1"),
