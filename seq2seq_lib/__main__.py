@@ -32,8 +32,8 @@ EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 USAGE_ERRORS = (ValueError, DataError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                 FileExistsError, PermissionError)  # ValueError covers CheckpointError and DeviceError
 DEVICE_FIX = "use --device cpu, or leave --device out to use the best device available."
-DATA_FIX = (f"Download train/val/test_2016_flickr.{{de,en}}.gz from {BASE_URL}/ on a machine with network, "
-            "put the six files in one folder and pass --data-dir FOLDER.")
+DATA_FIX = (f"To work offline, download train/val/test_2016_flickr.{{de,en}}.gz from {BASE_URL}/ on a machine "
+            "with network, put the six files in one folder and pass --data-dir FOLDER.")
 SAMPLE_FIX = " Or train on the bundled sample with --sample."
 
 
@@ -276,13 +276,18 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _fit_saving_history(*args: Any, out_dir: Path, **kwargs: Any) -> History:
-    """`train.fit`, writing out_dir/history.json when it finishes and when it is interrupted."""
-    from .train import TrainingInterrupted, fit
+    """`train.fit`, writing out_dir/history.json when it finishes, is interrupted or fails."""
+    from .checkpoint import load_checkpoint
+    from .train import NonFiniteLossError, TrainingInterrupted, fit
 
     try:
         history = fit(*args, out_dir=out_dir, **kwargs)
     except TrainingInterrupted as interrupted:
         write_json(out_dir / HISTORY_FILE, interrupted.history.to_dict())
+        raise
+    except NonFiniteLossError:  # the finished epochs' figures are in last.pt (absent if none finished)
+        if (out_dir / "last.pt").is_file():
+            write_json(out_dir / HISTORY_FILE, load_checkpoint(out_dir / "last.pt")["history"])
         raise
     write_json(out_dir / HISTORY_FILE, history.to_dict())
     return history
