@@ -25,6 +25,8 @@ from .files import write_json
 if TYPE_CHECKING:
     import torch
 
+    from .config import ModelConfig, Profile, TrainConfig
+    from .prepare import Prepared
     from .train import History
 
 MODELS = ("classic", "gru", "attention")
@@ -221,7 +223,6 @@ def _device(name: str | None) -> torch.device:
 
 def run_train(args: argparse.Namespace) -> int:
     """`train`: check every option, load the data, then replace or continue the run in --out."""
-    from .config import get_profile
     from .precision import resolve_precision
     from .prepare import prepare_data
 
@@ -233,17 +234,7 @@ def run_train(args: argparse.Namespace) -> int:
     elif not args.overwrite and any((args.out / name).exists() for name in ("best.pt", "last.pt")):
         raise UsageError(f"{args.out} already holds a run. Continue it with --resume, replace it with "
                          f"--overwrite, or choose another --out folder.")
-    profile = get_profile(args.profile)
-    args.model = args.model or "classic"
-    model_config = replace(profile.model, attention=args.model == "attention",
-                           rnn_type="gru" if args.model == "gru" else profile.model.rnn_type)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision),
-                                   ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
-                                   ("lr_decay_after", args.lr_decay_after)) if v is not None}
-    train_config = replace(profile.train, **overrides)
-    data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
-                                        ("batch_size", args.batch_size)) if v is not None}
-    profile = replace(profile, data=replace(profile.data, **data_overrides))
+    profile, model_config, train_config = _train_configs(args)
     print(profile.describe(), f"| model={args.model}", flush=True)
     device = _device(args.device)
     resolve_precision(train_config.precision, device)  # fails here, not after the data has loaded
@@ -252,27 +243,52 @@ def run_train(args: argparse.Namespace) -> int:
     data = prepare_data(profile, root=args.data_dir, use_sample=bool(args.sample))
     print(f"data: {data.source}, {len(data.examples['train']):,} training pairs, vocabularies "
           f"{len(data.src_field.vocab):,} (de) / {len(data.trg_field.vocab):,} (en)", flush=True)
-    if model_config.attention:
-        from .attention import build_attention_model as build
-    else:
-        from .models import build_model as build
-    model = build(model_config, len(data.src_field.vocab), len(data.trg_field.vocab),
-                  data.pad_idx, data.sos_idx)
+    model = _build_model(model_config, data)
     if args.overwrite:  # only now that the options are valid and the data has loaded
         _clear_run(args.out)
-    settings = {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
-                "precision": train_config.precision, "lr": train_config.lr,
-                "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
-                "seed": train_config.seed, "batch_size": profile.data.batch_size,
-                "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
-                "data_dir": None if args.data_dir is None else str(args.data_dir)}
-    write_json(args.out / SETTINGS_FILE, settings)
+    write_json(args.out / SETTINGS_FILE, _settings(args, profile, train_config))
     history = _fit_saving_history(model, data.iterator("train", device, seed=train_config.seed),
                                   data.iterator("val", device), train_config=train_config, device=device,
                                   out_dir=args.out, src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab,
                                   model_config=model_config, data_config=data.config, resume=args.resume)
     print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / 'best.pt'}")
     return 0
+
+
+def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, TrainConfig]:
+    """The profile (with the data options), model and training configs the options ask for; validated."""
+    from .config import get_profile
+
+    profile = get_profile(args.profile)
+    args.model = args.model or "classic"
+    model_config = replace(profile.model, attention=args.model == "attention",
+                           rnn_type="gru" if args.model == "gru" else profile.model.rnn_type)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision),
+                                   ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
+                                   ("lr_decay_after", args.lr_decay_after)) if v is not None}
+    data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
+                                        ("batch_size", args.batch_size)) if v is not None}
+    profile = replace(profile, data=replace(profile.data, **data_overrides))
+    return profile, model_config, replace(profile.train, **overrides)
+
+
+def _build_model(model_config: ModelConfig, data: Prepared) -> torch.nn.Module:
+    """A fresh model sized for the data's vocabularies."""
+    if model_config.attention:
+        from .attention import build_attention_model as build
+    else:
+        from .models import build_model as build
+    return build(model_config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx, data.sos_idx)
+
+
+def _settings(args: argparse.Namespace, profile: Profile, train_config: TrainConfig) -> dict:
+    """What run.json keeps, so that --resume needs only --out."""
+    return {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
+            "precision": train_config.precision, "lr": train_config.lr,
+            "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
+            "seed": train_config.seed, "batch_size": profile.data.batch_size,
+            "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
+            "data_dir": None if args.data_dir is None else str(args.data_dir)}
 
 
 def _fit_saving_history(*args: Any, out_dir: Path, **kwargs: Any) -> History:
