@@ -22,12 +22,14 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/01_data_and_fields.ipynb
 
 # Every test: unit tests and doctests, the notebooks under nbval, the browser test, the same
-# unit tests and notebooks again as an AVX2-only CPU sees them, and the torchtext parity tests
-# in their own torch 2.3.1 + torchtext 0.18.0 environment.
+# unit tests and notebooks again as an AVX2-only CPU sees them, notebooks 01 and 08 in an
+# environment pinned like Colab's, and the torchtext parity tests in their own torch 2.3.1 +
+# torchtext 0.18.0 environment.
 test: setup browser-deps
 	$(BIN)/python -m pytest $(PYTEST_FLAGS) --doctest-modules seq2seq_lib tests
 	SEQ2SEQ_PROFILE=ci $(BIN)/python -m pytest $(PYTEST_FLAGS) --nbval-lax --nbval-current-env notebooks
 	$(MAKE) --no-print-directory unit-avx2
+	bash tools/colab_env.sh
 	bash tools/torchtext_env.sh
 
 # Most learners' CPUs (laptops, many AMD and cloud machines) lack AVX-512 and AMX, and with them
@@ -51,4 +53,4 @@ benchmarks: setup
 	for script in benchmarks/*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .venv-torchtext .pytest_cache
+	rm -rf $(VENV) .venv-torchtext .venv-colab .pytest_cache
