@@ -90,3 +90,13 @@ def test_tf32_is_scoped_to_the_block():
     assert torch.backends.cuda.matmul.allow_tf32 == before
     with tf32_matmuls("cpu"):
         assert torch.backends.cuda.matmul.allow_tf32 == before
+
+
+def test_on_an_avx2_cpu_the_command_line_refuses_bf16_before_writing_anything(tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "seq2seq_lib", "train", "--sample", "--profile", "ci",
+                           "--precision", "bf16", "--out", str(out)], env={**os.environ, **AVX2_LAPTOP},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "bf16' cannot run here" in done.stderr and "Use 'fp32'" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
