@@ -1,16 +1,15 @@
-"""Training throughput: the library's step vs. a naive step written the classic way.
+"""Training throughput: the engine's step (`fast=True`) vs. the textbook's (`fast=False`), same model.
 
-The naive step runs the decoder one time step at a time, each step one call of the LSTM module
-on a length-1 sequence as the classic tutorials write it, projects every step onto the whole
-vocabulary into a zero-filled (T, B, V) buffer and scores outputs[1:] against trg[1:]. The
-library's step (`train.train_step` -> `Seq2Seq.loss`) runs stretches of teacher-forced steps in
-one RNN call and projects only non-pad rows, in chunks, with the gradient fused into the loss.
+The textbook step (`train.train_step` with `StepOptions(fast=False)` -> `Seq2Seq.loss`) is the
+model the notebooks teach: one decoder call per time step, every step projected onto the whole
+vocabulary into a (T, B, V) tensor, cross-entropy over outputs[1:]. The engine's step
+(`seq2seq_lib.fast`) runs stretches of teacher-forced steps in one RNN call, short runs through
+the cell functions, projects only non-pad rows with the gradient fused into the loss, draws
+dropout masks faster on a CPU and uses fused Adam.
 
-Both get the same model weights, the same batches, Adam with the same settings (the library
-uses its fused form, `train.make_optimizer`; the naive step the classic `optim.Adam`) and the
-same device. Before timing, the two losses and gradients are checked equal in fp32 at teacher
-forcing ratios 0 and 1.
-Prints target tokens/s per mode and the ratios; the last line is one JSON object.
+Both get the same model weights, the same batches, Adam with the same settings and the same
+device. Before timing, their losses and gradients are checked equal in fp32 at teacher forcing
+ratios 0 and 1. Prints target tokens/s per mode and the ratios; the last line is one JSON object.
 
     python benchmarks/train_step.py                 # classic sizes, synthetic Multi30k-like lengths
     python benchmarks/train_step.py --real          # real Multi30k batches ($SEQ2SEQ_DATA_DIR)
@@ -25,14 +24,14 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from seq2seq_lib import rnn_step
+from seq2seq_lib import fast as engine
 from seq2seq_lib.config import ModelConfig
+from seq2seq_lib.fast import cells
 from seq2seq_lib.models import build_model
-from seq2seq_lib.precision import PrecisionUnavailableError, autocast, resolve_precision
-from seq2seq_lib.train import make_optimizer, train_step
+from seq2seq_lib.precision import PrecisionUnavailableError, make_scaler, resolve_precision
+from seq2seq_lib.train import StepOptions, make_optimizer, train_step
 
 PAD, SOS, EOS = 1, 2, 3
 
@@ -90,59 +89,10 @@ def real_batches(n_batches: int, seed: int) -> tuple[list, int, int]:
     return batches, len(prepared.src_field.vocab), len(prepared.trg_field.vocab)
 
 
-def _classic_dropout(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """torch's own dropout with the model's probability, as an nn.Dropout layer applies it."""
-    return F.dropout(x, module.p, module.training)
-
-
-def classic_encoder(encoder: nn.Module, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The classic encoder forward on the library's modules: src (S, B) -> hidden, cell (L, B, H)."""
-    embedded = _classic_dropout(encoder.dropout, encoder.embedding(src))  # (S, B, E)
-    _, (hidden, cell) = encoder.rnn(embedded)
-    return hidden, cell
-
-
-def classic_decoder_step(decoder: nn.Module, input: torch.Tensor, hidden: torch.Tensor, cell: torch.Tensor
-                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The classic one-step decoder forward: one RNN call on a length-1 sequence, then the projection."""
-    embedded = _classic_dropout(decoder.dropout, decoder.embedding(input.unsqueeze(0)))  # (1, B, E)
-    output, (hidden, cell) = decoder.rnn(embedded, (hidden, cell))  # (1, B, H)
-    return decoder.fc_out(output.squeeze(0)), hidden, cell  # (B, V)
-
-
-def naive_loss(model: nn.Module, src: torch.Tensor, trg: torch.Tensor, ratio: float,
-               criterion: nn.Module) -> torch.Tensor:
-    """The classic forward: one decoder call and one full projection per step, then the loss."""
-    max_len, batch_size = trg.shape
-    vocab_size = model.decoder.vocab_size
-    outputs = torch.zeros(max_len, batch_size, vocab_size, device=src.device)  # (T, B, V)
-    hidden, cell = classic_encoder(model.encoder, src)
-    input = trg[0, :]
-    for t in range(1, max_len):
-        output, hidden, cell = classic_decoder_step(model.decoder, input, hidden, cell)  # (B, V)
-        outputs[t] = output
-        teacher_force = random.random() < ratio
-        top1 = output.argmax(1)
-        input = trg[t] if teacher_force else top1
-    return criterion(outputs[1:].view(-1, vocab_size), trg[1:].view(-1))
-
-
-def naive_step(model, batch, optimizer, criterion, clip, ratio, device, precision="fp32", scaler=None):
-    """The classic training step around `naive_loss`."""
-    src, trg = batch.src.to(device), batch.trg.to(device)
-    optimizer.zero_grad()
-    with autocast(device, precision):
-        loss = naive_loss(model, src, trg, ratio, criterion)
-    loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), clip)
-    optimizer.step()
-    return loss.item(), int((trg[1:] != PAD).sum())
-
-
-def check_same_loss(model: nn.Module, batches: list, criterion: nn.Module, device: torch.device) -> None:
-    """Assert that in fp32 the naive and library losses and gradients agree at ratios 0 and 1."""
+def check_same_loss(model: nn.Module, batches: list, device: torch.device) -> None:
+    """Assert that in fp32 the textbook and engine losses and gradients agree at ratios 0 and 1."""
     # Training mode (cuDNN only backpropagates through RNNs in it) with every dropout at 0,
-    # so both steps see the same network; TF32 off so CUDA compares true fp32.
+    # so both see the same network; TF32 off so CUDA compares true fp32.
     model = copy.deepcopy(model).to(device).train()
     for module in model.modules():
         if isinstance(module, nn.Dropout):
@@ -152,31 +102,29 @@ def check_same_loss(model: nn.Module, batches: list, criterion: nn.Module, devic
     tf32, torch.backends.cudnn.allow_tf32 = torch.backends.cudnn.allow_tf32, False
     for ratio in (0.0, 1.0):
         for batch in batches[:2]:
-            src, trg = batch.src.to(device), batch.trg.to(device)
+            src, trg, lengths = batch.src.to(device), batch.trg.to(device), batch.src_lengths
             grads = []
-            for which in ("naive", "library"):
+            for compute in (type(model).loss, engine.loss):
                 model.zero_grad()
-                if which == "naive":
-                    loss = naive_loss(model, src, trg, ratio, criterion)
-                else:  # no src_lengths: the naive encoder also reads the padding
-                    loss, _ = model.loss(src, trg, ratio, None, criterion)
+                loss, _ = compute(model, src, trg, ratio, lengths)
                 loss.backward()
                 grads.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])))
-            (naive, g_naive), (library, g_library) = grads
-            assert abs(naive - library) <= 1e-5 * abs(naive), f"ratio {ratio}: loss {naive} != {library}"
-            assert torch.allclose(g_naive, g_library, rtol=1e-3, atol=1e-7), f"ratio {ratio}: gradients differ"
+            (textbook, g_textbook), (fast, g_fast) = grads
+            assert abs(textbook - fast) <= 1e-5 * abs(textbook), f"ratio {ratio}: loss {textbook} != {fast}"
+            torch.testing.assert_close(g_fast, g_textbook, rtol=1e-3, atol=1e-6,
+                                       msg=lambda m, r=ratio: f"ratio {r}: gradients differ: {m}")
     torch.backends.cudnn.allow_tf32 = tf32
-    print("check: naive and library losses and gradients agree in fp32 at ratios 0 and 1")
+    print("check: textbook and engine losses and gradients agree in fp32 at ratios 0 and 1")
 
 
-def timed_step(step, model, optimizer, batch, device, precision, ratio) -> tuple[float, int]:
+def timed_step(model, optimizer, batch, options: StepOptions) -> tuple[float, int]:
     """Seconds for one training step and the number of target tokens it trained on."""
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
-    if device.type == "cuda":
+    if options.device.type == "cuda":
         torch.cuda.synchronize()
     began = time.perf_counter()
-    _, tokens = step(model, batch, optimizer, criterion, 1.0, ratio, device, precision)
-    if device.type == "cuda":
+    _, tokens = train_step(model, batch, optimizer, options, criterion)
+    if options.device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - began, tokens
 
@@ -184,21 +132,20 @@ def timed_step(step, model, optimizer, batch, device, precision, ratio) -> tuple
 def time_both(model, batches, device, precision, ratio, repeats, lr=1e-3) -> dict:
     """Per batch, the fastest of `repeats` steps of each kind, summed over the batches.
 
-    Naive and library steps alternate batch by batch, so both see the same machine load;
+    Textbook and engine steps alternate batch by batch, so both see the same machine load;
     a first untimed pass warms up oneDNN/cuDNN kernels for every shape.
     """
     runs = {}
-    for name, step in (("naive", naive_step), ("library", train_step)):
+    for name, fast in (("textbook", False), ("engine", True)):
         net = copy.deepcopy(model).to(device).train()
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr) if name == "naive" else make_optimizer(net, lr)
-        runs[name] = (step, net, optimizer, [[] for _ in batches])
+        options = StepOptions(device, 1.0, ratio, precision, fast, make_scaler(device, precision))
+        runs[name] = (options, net, make_optimizer(net, lr, fast), [[] for _ in batches])
     torch.manual_seed(0)
-    random.seed(0)
     tokens = [0] * len(batches)
     for repeat in range(repeats + 1):
         for index, batch in enumerate(batches):
-            for step, net, optimizer, seconds in runs.values():
-                took, tokens[index] = timed_step(step, net, optimizer, batch, device, precision, ratio)
+            for options, net, optimizer, seconds in runs.values():
+                took, tokens[index] = timed_step(net, optimizer, batch, options)
                 if repeat:
                     seconds[index].append(took)
     result = {name: sum(min(s) for s in seconds) for name, (_, _, _, seconds) in runs.items()}
@@ -239,12 +186,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--cell-steps", type=int, default=None,
                         help="decoder runs of up to N steps go through the LSTM cell function "
-                             "instead of one LSTM call (default: rnn_step.CELL_STEPS_MAX)")
+                             "instead of one LSTM call (default: cells.CELL_STEPS_MAX)")
     args = parser.parse_args()
     if args.cell_steps is not None:
         if args.cell_steps < 0:
             parser.error(f"--cell-steps must be >= 0, got {args.cell_steps}")
-        rnn_step.CELL_STEPS_MAX.update(cpu=args.cell_steps, cuda=args.cell_steps, mps=args.cell_steps)
+        cells.CELL_STEPS_MAX.update(cpu=args.cell_steps, cuda=args.cell_steps, mps=args.cell_steps)
     if args.threads:
         torch.set_num_threads(args.threads)
 
@@ -255,42 +202,41 @@ def main() -> None:
     config = ModelConfig(emb_dim=args.emb_dim, hidden_dim=args.hidden_dim)
     torch.manual_seed(args.seed)
     model = build_model(config, args.src_vocab, args.trg_vocab)
-    criterion = nn.CrossEntropyLoss(ignore_index=PAD)
     src_len = statistics.mean(float(b.src_lengths.float().mean()) for b in batches)
     trg_len = statistics.mean(float(b.trg_lengths.float().mean()) for b in batches)
     pad = statistics.mean(float((b.trg == PAD).float().mean()) for b in batches)
     print(f"{len(batches)} batches of {args.batch_size}: mean src {src_len:.1f}, trg {trg_len:.1f} tokens, "
           f"trg padding {pad:.1%}; vocab {args.src_vocab}/{args.trg_vocab}; ratio {args.ratio}; "
           f"{torch.get_num_threads()} CPU threads; torch {torch.__version__}")
-    check_same_loss(model, batches, criterion, torch.device("cpu"))
+    check_same_loss(model, batches, torch.device("cpu"))
 
     results: dict = {"ratio": args.ratio, "batch_size": args.batch_size, "threads": torch.get_num_threads(),
-                     "cell_steps_max": dict(rnn_step.CELL_STEPS_MAX)}
-    print(f"{'mode':<10} {'naive tok/s':>12} {'library tok/s':>14} {'speed-up':>9} "
-          f"{'naive s/batch':>14} {'library s/batch':>16}")
+                     "cell_steps_max": dict(cells.CELL_STEPS_MAX)}
+    print(f"{'mode':<10} {'textbook tok/s':>15} {'engine tok/s':>13} {'speed-up':>9} "
+          f"{'textbook s/batch':>17} {'engine s/batch':>15}")
     modes, results["unavailable"] = selected_modes(args.modes)
     for mode, device, precision in modes:
         if device.type == "cuda":
-            check_same_loss(model, batches, criterion, device)
+            check_same_loss(model, batches, device)
         timing = time_both(model, batches, device, precision, args.ratio, args.repeats)
-        naive_s, library_s, tokens = timing["naive"], timing["library"], timing["tokens"]
-        naive_tps, library_tps = tokens / naive_s, tokens / library_s
-        results[mode] = {"naive_tokens_per_s": round(naive_tps), "library_tokens_per_s": round(library_tps),
-                         "speedup": round(library_tps / naive_tps, 2),
-                         "library_s_per_batch": round(library_s / len(batches), 4),
-                         "naive_s_per_batch": round(naive_s / len(batches), 4)}
-        print(f"{mode:<10} {naive_tps:>12,.0f} {library_tps:>14,.0f} {library_tps / naive_tps:>8.2f}x "
-              f"{naive_s / len(batches):>14.3f} {library_s / len(batches):>16.3f}")
+        textbook_s, engine_s, tokens = timing["textbook"], timing["engine"], timing["tokens"]
+        textbook_tps, engine_tps = tokens / textbook_s, tokens / engine_s
+        results[mode] = {"textbook_tokens_per_s": round(textbook_tps), "engine_tokens_per_s": round(engine_tps),
+                         "speedup": round(engine_tps / textbook_tps, 2),
+                         "engine_s_per_batch": round(engine_s / len(batches), 4),
+                         "textbook_s_per_batch": round(textbook_s / len(batches), 4)}
+        print(f"{mode:<10} {textbook_tps:>15,.0f} {engine_tps:>13,.0f} {engine_tps / textbook_tps:>8.2f}x "
+              f"{textbook_s / len(batches):>17.3f} {engine_s / len(batches):>15.3f}")
     n_batches = -(-29_000 // args.batch_size)  # one Multi30k training epoch
     for mode in [m for m in results if "-" in str(m)]:
-        library, naive = results[mode]["library_s_per_batch"], results[mode]["naive_s_per_batch"]
+        fast, textbook = results[mode]["engine_s_per_batch"], results[mode]["textbook_s_per_batch"]
         print(f"{mode}: a Multi30k training epoch ({n_batches} batches of {args.batch_size}) takes about "
-              f"{n_batches * library:.0f} s with the library step, {n_batches * naive:.0f} s with the naive one")
+              f"{n_batches * fast:.0f} s with the engine, {n_batches * textbook:.0f} s with the textbook step")
     if "cpu-fp32" in results:
-        base = results["cpu-fp32"]["naive_tokens_per_s"]
-        best = max(results[m]["library_tokens_per_s"] for m in results if str(m).startswith("cpu-"))
-        results["cpu_best_library_vs_naive_fp32"] = round(best / base, 2)
-        print(f"fastest CPU library mode vs naive fp32: {best / base:.2f}x")
+        base = results["cpu-fp32"]["textbook_tokens_per_s"]
+        best = max(results[m]["engine_tokens_per_s"] for m in results if str(m).startswith("cpu-"))
+        results["cpu_best_engine_vs_textbook_fp32"] = round(best / base, 2)
+        print(f"fastest CPU engine mode vs the textbook step in fp32: {best / base:.2f}x")
     print(json.dumps(results))
 
 

@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from .data import BASE_URL, DataError
 from .files import write_json
+from .runs import BEST, HISTORY, LAST, SETTINGS
 
 if TYPE_CHECKING:
     import torch
 
     from .config import ModelConfig, Profile, TrainConfig
     from .prepare import Prepared
-    from .train import History
+    from .history import History
 
 MODELS = ("classic", "gru", "attention")
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -102,7 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="start afresh even though OUT already holds a run (its checkpoints are replaced)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
-                       help="auto = bf16 where supported, fp16 on older GPUs (default: the profile's)")
+                       help="auto = bf16 on a CPU where it runs and is faster, else fp32 (default: the profile's)")
+    train.add_argument("--fast", action=argparse.BooleanOptionalAction, default=None,
+                       help="train with the engine (default), or with --no-fast the textbook code: the same "
+                            "losses and gradients, more slowly")
     train.add_argument("--lr", type=_finite_float, default=None, help="Adam learning rate (default: the profile's)")
     train.add_argument("--lr-decay", type=_finite_float, default=None,
                        help="multiply the learning rate by this every epoch after --lr-decay-after epochs "
@@ -129,15 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="fp32",
                           help="precision for decoding (loss is always fp32); bf16 decodes batches several "
                                "times faster on recent CPUs (default: fp32)")
+    evaluate.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,
+                          help="decode with the engine (default), or with --no-fast the textbook decoder")
     evaluate.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
     evaluate.add_argument("--json", type=Path, default=None, help="also write the results to this file")
     return parser
 
 
-SETTINGS_FILE = "run.json"  # the resolved train options, so `--resume` needs only --out
-HISTORY_FILE = "history.json"
-RUN_FILES = ("best.pt", "last.pt", HISTORY_FILE)  # what --overwrite replaces (run.json is rewritten)
-CHANGEABLE_ON_RESUME = ("epochs", "precision", "data_dir")
+RUN_FILES = (BEST, LAST, HISTORY)  # what --overwrite replaces (run.json is rewritten)
+CHANGEABLE_ON_RESUME = ("epochs", "precision", "fast", "data_dir")
 
 
 def _check_folder(path: Path, option: str) -> None:
@@ -166,7 +170,7 @@ def _check_data_dir(path: Path | None) -> None:
 
 def _restore_settings(args: argparse.Namespace) -> None:
     """Fill every train option not given again from OUT/run.json (options given win)."""
-    path = args.out / SETTINGS_FILE
+    path = args.out / SETTINGS
     if not path.is_file():
         return  # a run from an older version: the options must be repeated, and fit checks they match
     try:
@@ -186,7 +190,7 @@ def _restore_settings(args: argparse.Namespace) -> None:
 
 def _check_resumable(out: Path) -> Path:
     """OUT/last.pt, which --resume continues from; fails before anything is read or written."""
-    last = out / "last.pt"
+    last = out / LAST
     if not last.is_file():
         where = "does not exist" if not out.exists() else "holds no last.pt"
         raise UsageError(f"--resume: {out} {where}, so there is no run to continue. Check --out, or start "
@@ -231,7 +235,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         last = _check_resumable(args.out)
         _restore_settings(args)
-    elif not args.overwrite and any((args.out / name).exists() for name in ("best.pt", "last.pt")):
+    elif not args.overwrite and any((args.out / name).exists() for name in (BEST, LAST)):
         raise UsageError(f"{args.out} already holds a run. Continue it with --resume, replace it with "
                          f"--overwrite, or choose another --out folder.")
     profile, model_config, train_config = _train_configs(args)
@@ -246,12 +250,11 @@ def run_train(args: argparse.Namespace) -> int:
     model = _build_model(model_config, data)
     if args.overwrite:  # only now that the options are valid and the data has loaded
         _clear_run(args.out)
-    write_json(args.out / SETTINGS_FILE, _settings(args, profile, train_config))
+    write_json(args.out / SETTINGS, _settings(args, profile, train_config))
     history = _fit_saving_history(model, data.iterator("train", device, seed=train_config.seed),
                                   data.iterator("val", device), train_config=train_config, device=device,
-                                  out_dir=args.out, src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab,
-                                  model_config=model_config, data_config=data.config, resume=args.resume)
-    print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / 'best.pt'}")
+                                  out_dir=args.out, spec=data.spec(model_config), resume=args.resume)
+    print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / BEST}")
     return 0
 
 
@@ -263,7 +266,7 @@ def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, Trai
     args.model = args.model or "classic"
     model_config = replace(profile.model, attention=args.model == "attention",
                            rnn_type="gru" if args.model == "gru" else profile.model.rnn_type)
-    overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision),
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision), ("fast", args.fast),
                                    ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
                                    ("lr_decay_after", args.lr_decay_after)) if v is not None}
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
@@ -274,17 +277,15 @@ def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, Trai
 
 def _build_model(model_config: ModelConfig, data: Prepared) -> torch.nn.Module:
     """A fresh model sized for the data's vocabularies."""
-    if model_config.attention:
-        from .attention import build_attention_model as build
-    else:
-        from .models import build_model as build
-    return build(model_config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx, data.sos_idx)
+    from .models import build_model
+
+    return build_model(model_config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx, data.sos_idx)
 
 
 def _settings(args: argparse.Namespace, profile: Profile, train_config: TrainConfig) -> dict:
     """What run.json keeps, so that --resume needs only --out."""
     return {"profile": profile.name, "model": args.model, "epochs": train_config.epochs,
-            "precision": train_config.precision, "lr": train_config.lr,
+            "precision": train_config.precision, "fast": train_config.fast, "lr": train_config.lr,
             "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
             "seed": train_config.seed, "batch_size": profile.data.batch_size,
             "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
@@ -299,13 +300,13 @@ def _fit_saving_history(*args: Any, out_dir: Path, **kwargs: Any) -> History:
     try:
         history = fit(*args, out_dir=out_dir, **kwargs)
     except TrainingInterrupted as interrupted:
-        write_json(out_dir / HISTORY_FILE, interrupted.history.to_dict())
+        write_json(out_dir / HISTORY, interrupted.history.to_dict())
         raise
     except NonFiniteLossError:  # the finished epochs' figures are in last.pt (absent if none finished)
-        if (out_dir / "last.pt").is_file():
-            write_json(out_dir / HISTORY_FILE, load_checkpoint(out_dir / "last.pt")["history"])
+        if (out_dir / LAST).is_file():
+            write_json(out_dir / HISTORY, load_checkpoint(out_dir / LAST)["history"])
         raise
-    write_json(out_dir / HISTORY_FILE, history.to_dict())
+    write_json(out_dir / HISTORY, history.to_dict())
     return history
 
 
@@ -324,7 +325,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             raise UsageError(f"--json {args.json} would overwrite the checkpoint; name another file.")
     results = evaluate_checkpoint(args.checkpoint, split=args.split, beam_size=args.beam,
                                   bleu=not args.no_bleu, device=_device(args.device), root=args.data_dir,
-                                  precision=args.precision)
+                                  precision=args.precision, fast=args.fast)
     for key, value in results.items():
         print(f"{key:>24s}: {value:.3f}" if isinstance(value, float) else f"{key:>24s}: {value}")
     if args.json is not None:
@@ -378,7 +379,7 @@ def _interrupted(history: History | None, args: argparse.Namespace) -> str:
         return "interrupted (Ctrl-C)."
     out = args.out
     return (f"interrupted after {len(history.train_loss)} finished epoch(s). {out / 'last.pt'} holds the "
-            f"weights at the interruption and {out / HISTORY_FILE} the finished epochs (best.pt is untouched). "
+            f"weights at the interruption and {out / HISTORY} the finished epochs (best.pt is untouched). "
             f"Continue with: python -m seq2seq_lib train --out {out} --resume")
 
 

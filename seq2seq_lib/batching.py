@@ -6,7 +6,7 @@ Built on torch's DataLoader (a batch sampler + a collate function), so `num_work
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import torch
@@ -150,6 +150,20 @@ class BucketIterator:
         non_blocking = self.device.type == "cuda"
         for batch in self.loader:
             yield batch.to(self.device, non_blocking=non_blocking)
+
+
+def check_batches(batches: object, name: str = "batches") -> None:
+    """Refuse anything but a non-empty iterable of batches with a length (a BucketIterator, a list)."""
+    if not hasattr(batches, "__len__") or len(batches) == 0:
+        raise ValueError(f"{name} must be a non-empty iterable of batches with len(); got "
+                         f"{type(batches).__name__}. Build one with seq2seq_lib.batching.BucketIterator.")
+
+
+def progress_bar(batches: Iterable, progress: bool, desc: str) -> Iterator:
+    """`batches` with a tqdm progress bar that clears itself, or silently when `progress` is False."""
+    from tqdm.auto import tqdm
+
+    return tqdm(batches, total=len(batches), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
 
 
 def padding_fraction(batches: Sequence[Batch] | BucketIterator, pad_idx: int) -> float:

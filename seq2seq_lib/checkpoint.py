@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -65,28 +65,53 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, model_config: ModelConfig,
-                    train_config: TrainConfig | None = None, data_config: DataConfig | None = None,
-                    src_vocab: Any = None, trg_vocab: Any = None,
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model apart from its weights: its config, the vocabularies it reads and writes, the data config.
+
+    A checkpoint records it, so a translator can be rebuilt from the file alone and a resumed run
+    can check that it continues the same model on the same data.
+    """
+
+    model_config: ModelConfig
+    src_vocab: Any = None
+    trg_vocab: Any = None
+    data_config: DataConfig | None = None
+
+    def __post_init__(self) -> None:
+        _as_dict(self.model_config, ModelConfig)
+        _as_dict(self.data_config, DataConfig)
+        _vocab_dict(self.src_vocab), _vocab_dict(self.trg_vocab)
+
+
+def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, spec: ModelSpec,
+                    train_config: TrainConfig | None = None, epoch: int = 0, history: dict | None = None,
                     optimizer: torch.optim.Optimizer | None = None, scaler: Any = None,
-                    epoch: int = 0, history: dict | None = None, best_val_loss: float | None = None,
-                    save_rng: bool = True, extra: dict | None = None) -> Path:
-    """Write a checkpoint atomically to `path` and return it; `epoch` counts completed epochs."""
-    _check_vocab_sizes(model, src_vocab, trg_vocab)
+                    extra: dict | None = None) -> Path:
+    """Write a checkpoint atomically to `path` and return it; `epoch` counts completed epochs.
+
+    With an `optimizer` it is a checkpoint to resume from: the optimizer's and scaler's states and
+    every random generator's state are saved too.
+    """
+    if not isinstance(spec, ModelSpec):
+        raise ValueError(f"spec must be a ModelSpec(model_config, src_vocab, trg_vocab, data_config), "
+                         f"got {type(spec).__name__}.")
+    _check_vocab_sizes(model, spec.src_vocab, spec.trg_vocab)
+    val_losses = (history or {}).get("val_loss") or []
     checkpoint = {
         "format": FORMAT,
-        "model_config": _as_dict(model_config, ModelConfig),
+        "model_config": _as_dict(spec.model_config, ModelConfig),
         "train_config": _as_dict(train_config, TrainConfig),
-        "data_config": _as_dict(data_config, DataConfig),
-        "src_vocab": _vocab_dict(src_vocab),
-        "trg_vocab": _vocab_dict(trg_vocab),
+        "data_config": _as_dict(spec.data_config, DataConfig),
+        "src_vocab": _vocab_dict(spec.src_vocab),
+        "trg_vocab": _vocab_dict(spec.trg_vocab),
         "model_state": model.state_dict(),
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
         "scaler_state": scaler.state_dict() if scaler is not None else None,
-        "rng_state": rng_state() if save_rng else None,
+        "rng_state": rng_state() if optimizer is not None else None,
         "epoch": int(epoch),
         "history": history,
-        "best_val_loss": best_val_loss,
+        "best_val_loss": min(val_losses, default=None),
         "extra": extra or {},
     }
     return write_atomically(path, lambda file: torch.save(checkpoint, file))
@@ -142,13 +167,10 @@ def _vocab_size(vocab: Any) -> int | None:
     return len(vocab["itos"]) if isinstance(vocab, dict) else len(vocab)
 
 
-def check_compatible(checkpoint: dict, *, model_config: ModelConfig | None = None,
-                     src_vocab: Any = None, trg_vocab: Any = None,
-                     src_vocab_size: int | None = None, trg_vocab_size: int | None = None,
-                     data_config: DataConfig | None = None) -> None:
-    """Raise CheckpointError naming each way `checkpoint` differs from the given configs/vocabularies."""
+def check_compatible(checkpoint: dict, spec: ModelSpec) -> None:
+    """Raise CheckpointError naming each way `checkpoint` differs from `spec`'s configs and vocabularies."""
     problems = []
-    for name, config in (("model_config", model_config), ("data_config", data_config)):
+    for name, config in (("model_config", spec.model_config), ("data_config", spec.data_config)):
         saved = checkpoint.get(name)
         if config is None or (saved is None and name == "data_config"):
             continue
@@ -156,9 +178,9 @@ def check_compatible(checkpoint: dict, *, model_config: ModelConfig | None = Non
             mine, theirs = getattr(config, f.name), (saved or {}).get(f.name)
             if mine != theirs:
                 problems.append(f"{name}.{f.name} is {mine!r} here but {theirs!r} in the checkpoint")
-    for side, vocab, size in (("src", src_vocab, src_vocab_size), ("trg", trg_vocab, trg_vocab_size)):
+    for side, vocab in (("src", spec.src_vocab), ("trg", spec.trg_vocab)):
         stored = checkpoint.get(f"{side}_vocab")
-        size = size if size is not None else _vocab_size(vocab)
+        size = _vocab_size(_vocab_dict(vocab))
         if size is not None and stored is not None and size != _vocab_size(stored):
             problems.append(f"{side} vocabulary has {size} entries here but {_vocab_size(stored)} "
                             "in the checkpoint")
@@ -178,11 +200,9 @@ def model_from_checkpoint(checkpoint: dict, device: str | torch.device = "cpu") 
     if None in sizes:
         raise CheckpointError("This checkpoint has no vocabularies, so its model cannot be rebuilt; "
                               "save it with src_vocab= and trg_vocab=.")
-    if config.attention:
-        from .attention import build_attention_model as build
-    else:
-        from .models import build_model as build
-    model = build(config, *sizes)
+    from .models import build_model
+
+    model = build_model(config, *sizes)
     model.load_state_dict(checkpoint["model_state"])
     return model.to(device)
 
@@ -196,5 +216,5 @@ def vocabs_from_checkpoint(checkpoint: dict) -> tuple[Any, Any]:
     return Vocab.from_dict(checkpoint["src_vocab"]), Vocab.from_dict(checkpoint["trg_vocab"])
 
 
-__all__ = ["FORMAT", "CheckpointError", "rng_state", "set_rng_state", "save_checkpoint",
+__all__ = ["FORMAT", "CheckpointError", "ModelSpec", "rng_state", "set_rng_state", "save_checkpoint",
            "load_checkpoint", "check_compatible", "model_from_checkpoint", "vocabs_from_checkpoint"]

@@ -81,8 +81,10 @@ class TrainConfig:
     lr_decay_after: int = 0  # ... after this many epochs at the full rate
     seed: int = 1234
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
+    fast: bool = True  # train with the engine (seq2seq_lib.fast), which computes what the textbook code does
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.fast, bool), f"fast must be True or False, got {self.fast!r}.")
         _check(isinstance(self.epochs, int) and self.epochs >= 1,
                f"epochs must be an integer >= 1, got {self.epochs!r}.")
         _check(self.lr > 0, f"lr must be positive, got {self.lr!r}.")

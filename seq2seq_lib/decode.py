@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .utils import autocast_state
+from . import fast as engine
 
 
 class Decoded(NamedTuple):
@@ -30,7 +30,7 @@ class Decoded(NamedTuple):
 
 
 def has_attention(model: nn.Module) -> bool:
-    """Whether the model's decoder reports attention weights (see seq2seq_lib.attention)."""
+    """Whether the model's decoder reports attention weights (see seq2seq_lib.models.attention)."""
     return bool(getattr(getattr(model, "decoder", None), "has_attention", False))
 
 
@@ -51,55 +51,49 @@ def select_state(state: Any, index: Tensor) -> Any:
                     "states must be tensors (batch in dim 1), None, or tuples of those.")
 
 
-def decoder_step(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
+def decoder_step(model: nn.Module, input: Tensor, state: Any, fast: bool = True
+                 ) -> tuple[Tensor, Any, Tensor | None]:
     """input (B,) -> log_probs (B, V) in float32, new state, attention (B, S) or None."""
-    logits, state, attn = _decoder_logits(model, input, state)
+    logits, state, attn = _decoder_logits(model, input, state, fast)
     return F.log_softmax(logits, dim=-1), state, attn
 
 
-def _decoder_logits(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
-    """decoder_step before the log-softmax: logits (B, V) in float32."""
+def _decoder_logits(model: nn.Module, input: Tensor, state: Any, fast: bool
+                    ) -> tuple[Tensor, Any, Tensor | None]:
+    """One decoder step by the engine (fast) or the textbook decoder: logits (B, V) in float32."""
     if not isinstance(input, Tensor) or input.dim() != 1 or input.dtype != torch.long:
         raise ValueError(f"input must be a LongTensor of shape (batch,) holding one token id per row, got "
                          f"{getattr(input, 'dtype', type(input))} {tuple(getattr(input, 'shape', ()))}; "
                          "start with torch.full((batch,), sos_idx).")
-    decoder = model.decoder
-    if has_attention(model):
-        logits, state, attn = decoder.step(input, state)  # (B, V), (B, S)
-    else:
-        features, state = decoder.run(input.unsqueeze(0), state)  # (1, B, H)
-        logits, attn = decoder.project(features[0]), None  # (B, V)
+    step = engine.decoder_step(model, input, state) if fast else model.decoder.step(input, state)
+    logits, state, attn = step  # (B, V), state, (B, S) or None
     return logits.float(), state, attn
 
 
 @contextmanager
-def evaluating(model: nn.Module, device: torch.device | None = None) -> Iterator[None]:
+def evaluating(model: nn.Module, device: torch.device | None = None, fast: bool = True) -> Iterator[None]:
     """Eval mode (no dropout) and no autograd inside; the model's previous mode is restored after.
 
-    On CPU in fp32 it also turns PyTorch's oneDNN kernels off while inside: one sentence at a
-    time they are slower than the native ones (14.4 against 13.7 ms per sentence for the trained
-    classic model on this project's 2-core CPU; 3-4x slower when decoder steps still called
-    oneDNN's LSTM, before `rnn_step`), at equal speed for batches. Under bf16 autocast oneDNN is
-    what makes bf16 fast, so it stays on.
+    With `fast` the engine's inference switches apply too (see `seq2seq_lib.fast.inference`).
     """
-    was_training, onednn = model.training, torch.backends.mkldnn.enabled
-    native = device is not None and device.type == "cpu" and not autocast_state("cpu")[0]
+    if fast:
+        with engine.inference(model, device):
+            yield
+        return
+    was_training = model.training
     model.eval()
     try:
-        if native:
-            torch.backends.mkldnn.enabled = False
         with torch.no_grad():
             yield
     finally:
         model.train(was_training)
-        torch.backends.mkldnn.enabled = onednn
 
 
 def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: int,
            sos_idx: int, eos_idx: int) -> None:
     if not (hasattr(model, "encode") and hasattr(model, "decoder")):
         raise TypeError(f"Expected a Seq2Seq model (with .encode and .decoder), got {type(model).__name__}; "
-                        "build one with models.build_model or attention.build_attention_model.")
+                        "build one with models.build_model.")
     if not isinstance(src, Tensor) or src.dim() != 2 or src.dtype != torch.long or 0 in src.shape:
         raise ValueError(f"src must be a non-empty LongTensor shaped (seq_len, batch), got "
                          f"{getattr(src, 'dtype', type(src))} {tuple(getattr(src, 'shape', ()))}; "
@@ -147,19 +141,22 @@ def _check_values(model: nn.Module, src: Tensor, src_lengths: Tensor | None) -> 
 
 
 def greedy_decode(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None, max_len: int = 50,
-                  sos_idx: int = 2, eos_idx: int = 3) -> Decoded:
-    """src (S, B) -> the argmax continuation of each sentence; each stops at its <eos>, the loop when all have."""
+                  sos_idx: int = 2, eos_idx: int = 3, fast: bool = True) -> Decoded:
+    """src (S, B) -> the argmax continuation of each sentence; each stops at its <eos>, the loop when all have.
+
+    `fast` runs the decoder steps through the engine (the same results, faster); False, the textbook decoder.
+    """
     _check(model, src, src_lengths, max_len, sos_idx, eos_idx)
     batch = src.shape[1]
     tokens: list[list[int]] = [[] for _ in range(batch)]
     attns: list[list[Tensor]] = [[] for _ in range(batch)]
     scores = torch.zeros(batch, device=src.device)  # (B,)
     active = torch.arange(batch, device=src.device)  # original column of each row still decoding
-    with evaluating(model, src.device):
+    with evaluating(model, src.device, fast):
         state = model.encode(src, src_lengths)
         input = torch.full((batch,), sos_idx, dtype=torch.long, device=src.device)  # (B,)
         for _ in range(max_len):
-            logits, state, attn = _decoder_logits(model, input, state)  # (b, V)
+            logits, state, attn = _decoder_logits(model, input, state, fast)  # (b, V)
             top, input = logits.max(dim=-1)  # (b,), (b,)
             # log-probability of the argmax without materialising the whole log-softmax
             scores.index_add_(0, active, top - torch.logsumexp(logits, dim=-1))
@@ -197,8 +194,8 @@ def length_normalised(log_prob: float, length: int, length_penalty: float = 1.0)
 
 
 def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None, beam_size: int = 5,
-                max_len: int = 50, sos_idx: int = 2, eos_idx: int = 3, length_penalty: float = 1.0
-                ) -> Decoded:
+                max_len: int = 50, sos_idx: int = 2, eos_idx: int = 3, length_penalty: float = 1.0,
+                fast: bool = True) -> Decoded:
     """src (S, B) -> the best hypothesis per sentence under score = log P(y) / len(y) ** length_penalty.
 
     All sentences x beams are decoded as one batch of B * beam_size rows. Each step keeps the
@@ -218,7 +215,7 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None
     # finished[b]: (normalised score, token ids, attention rows or None)
     finished: list[list[tuple[float, list[int], Tensor | None]]] = [[] for _ in range(batch)]
     active = list(range(batch))  # original column of each sentence still searching
-    with evaluating(model, src.device):
+    with evaluating(model, src.device, fast):
         state = model.encode(src, src_lengths)
         state = select_state(state, torch.arange(batch, device=device).repeat_interleave(k))  # B*K rows
         scores = torch.full((batch, k), float("-inf"), device=device)  # (n, K)
@@ -228,7 +225,7 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None
                         if has_attention(model) else None)  # (n*K, t, S)
         input = torch.full((batch * k,), sos_idx, dtype=torch.long, device=device)  # (n*K,)
         for t in range(1, max_len + 1):
-            log_probs, state, attn = decoder_step(model, input, state)  # (n*K, V), (n*K, S)
+            log_probs, state, attn = decoder_step(model, input, state, fast)  # (n*K, V), (n*K, S)
             n, vocab = len(active), log_probs.shape[-1]
             cand = (scores.unsqueeze(-1) + log_probs.view(n, k, vocab)).view(n, k * vocab)  # (n, K*V)
             top_scores, top_ids = cand.topk(min(2 * k, k * vocab), dim=1)  # (n, 2K), best first

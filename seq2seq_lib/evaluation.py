@@ -1,30 +1,55 @@
-"""Evaluate a saved checkpoint on a Multi30k split: loss, perplexity and both BLEU scores.
+"""Evaluation: a model's loss on batches (`evaluate_loss`), and a saved checkpoint on a Multi30k
+split (`evaluate_checkpoint`: loss, perplexity and both BLEU scores).
 
-The split is numericalized with the checkpoint's own vocabularies, so the numbers belong to the
-model as it was trained, whatever profile is in effect now.
+`evaluate_checkpoint` numericalizes the split with the checkpoint's own vocabularies, so the
+numbers belong to the model as it was trained, whatever profile is in effect now. BLEU itself
+lives in `metrics.evaluate_bleu`.
 """
 from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 
-from .batching import BucketIterator
+from . import fast as engine
+from .batching import BucketIterator, check_batches, progress_bar
 from .checkpoint import load_checkpoint
 from .data import load_multi30k
-from .metrics import evaluate_bleu
+from .metrics import evaluate_bleu, perplexity
+from .precision import autocast
 from .prepare import numericalize_pairs
-from .train import evaluate
 from .translator import Translator
 from .utils import available_device
 
 
+@torch.no_grad()
+def evaluate_loss(model: nn.Module, batches: Iterable, device: torch.device | str,
+                  teacher_forcing_ratio: float = 0.0, precision: str = "fp32", fast: bool = True,
+                  criterion: nn.Module | None = None, progress: bool = False) -> dict:
+    """Loss per target token and perplexity without training -> {'loss', 'perplexity', 'tokens'}.
+
+    The default ratio 0 makes the model read its own predictions, as when translating.
+    """
+    check_batches(batches)
+    model.eval()
+    compute_loss = engine.loss if fast else type(model).loss
+    total = tokens = 0
+    for batch in progress_bar(batches, progress, "eval"):
+        src, trg = batch.src.to(device), batch.trg.to(device)  # (S, B), (T, B)
+        with autocast(device, precision):
+            loss, n = compute_loss(model, src, trg, teacher_forcing_ratio, getattr(batch, "src_lengths", None),
+                                   criterion)
+        total, tokens = total + loss.item() * n, tokens + n
+    mean = total / tokens
+    return {"loss": mean, "perplexity": perplexity(mean), "tokens": tokens}
+
+
 def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size: int = 1, bleu: bool = True,
                         device: torch.device | str = "cpu", root: str | os.PathLike | None = None,
-                        batch_size: int = 256, precision: str = "fp32") -> dict:
+                        batch_size: int = 256, precision: str = "fp32", fast: bool = True) -> dict:
     """Loss and perplexity with teacher forcing off, and (optionally) BLEU, of a checkpoint on a split.
 
     `precision` applies to decoding only ("bf16" decodes several times faster on CPUs with bf16
@@ -35,14 +60,13 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
     if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
         raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}; 1 means greedy decoding.")
     device = available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
-    translator = Translator.from_checkpoint(Path(path), device=device, precision=precision)
+    checkpoint = load_checkpoint(path, map_location=device)
+    translator = Translator.from_loaded(checkpoint, device=device, precision=precision, fast=fast)
     pairs = load_multi30k(split, root)
     examples = numericalize_pairs(pairs, translator.src_field, translator.trg_field)
     pad_idx = translator.trg_field.vocab[translator.trg_field.pad_token]
     batches = BucketIterator(examples, batch_size, pad_idx, device=device, shuffle=False)
-    checkpoint = load_checkpoint(path, map_location="cpu")
-    criterion = nn.CrossEntropyLoss(ignore_index=pad_idx)
-    scores = evaluate(translator.model, batches, criterion, device, 0.0, "fp32")  # fp32: reported numbers
+    scores = evaluate_loss(translator.model, batches, device, 0.0, "fp32", fast)  # fp32: reported numbers
     results = {"checkpoint": str(path), "split": split, "sentences": len(pairs),
                "epochs_trained": int(checkpoint.get("epoch", 0)),
                "loss": float(scores["loss"]), "perplexity": float(scores["perplexity"])}
@@ -56,3 +80,5 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
                         "decode_seconds": round(time.perf_counter() - began, 2)})
     return results
 
+
+__all__ = ["evaluate_loss", "evaluate_checkpoint"]

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import torch
 
 from .batching import BucketIterator, Example
-from .config import DataConfig, Profile, get_profile
+from .checkpoint import ModelSpec
+from .config import DataConfig, ModelConfig, Profile, get_profile
 from .data import Pair, load_multi30k, load_sample
 from .fields import Field
 
@@ -39,6 +40,10 @@ class Prepared:
     @property
     def eos_idx(self) -> int:
         return self.trg_field.vocab[self.trg_field.eos_token]
+
+    def spec(self, model_config: ModelConfig) -> ModelSpec:
+        """What checkpoints of a model trained on this data record: its config, the vocabularies, the data config."""
+        return ModelSpec(model_config, self.src_field.vocab, self.trg_field.vocab, self.config)
 
     def iterator(self, split: str, device: torch.device | str = "cpu", shuffle: bool | None = None,
                  seed: int = 0, batch_size: int | None = None, **loader_options) -> BucketIterator:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import check_compatible, load_checkpoint, save_checkpoint, set_rng_state
-from .config import DataConfig, ModelConfig, TrainConfig
-from .precision import autocast, make_scaler, resolve_precision, tf32_matmuls
+from . import fast as engine
+from .batching import check_batches, progress_bar
+from .checkpoint import ModelSpec, check_compatible, load_checkpoint, save_checkpoint, set_rng_state
+from .config import TrainConfig
+from .evaluation import evaluate_loss
+from .history import History
+from .metrics import perplexity
+from .precision import PRECISIONS, autocast, make_scaler, resolve_precision, tf32_matmuls
+from .runs import BEST, LAST
 from .utils import set_seed
 
 
@@ -30,52 +36,9 @@ class NonFiniteLossError(RuntimeError):
 class TrainingInterrupted(KeyboardInterrupt):
     """Training was interrupted (Ctrl-C / stop button); `history` holds the finished epochs."""
 
-    def __init__(self, message: str, history: "History") -> None:
+    def __init__(self, message: str, history: History) -> None:
         super().__init__(message)
         self.history = history
-
-
-@dataclass
-class History:
-    """Per-epoch figures: mean loss per target token, wall seconds and training tokens per second."""
-
-    train_loss: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    tokens_per_second: list[float] = field(default_factory=list)
-
-    @property
-    def train_ppl(self) -> list[float]:
-        return [perplexity(loss) for loss in self.train_loss]
-
-    @property
-    def val_ppl(self) -> list[float]:
-        return [perplexity(loss) for loss in self.val_loss]
-
-    @property
-    def best_epoch(self) -> int | None:
-        """1-based epoch with the lowest validation loss (None before the first epoch)."""
-        return None if not self.val_loss else 1 + min(range(len(self.val_loss)), key=self.val_loss.__getitem__)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def perplexity(loss: float) -> float:
-    """exp(loss), inf where it overflows.
-
-    >>> round(perplexity(1.0), 4), perplexity(1e4)
-    (2.7183, inf)
-    """
-    return math.exp(loss) if loss < 700 else math.inf
-
-
-def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    """Adam, in its fused single-kernel form where this torch and device support it (same maths, faster)."""
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):  # e.g. MPS on older torch
-        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def epoch_learning_rate(train_config: TrainConfig, epoch: int) -> float:
@@ -100,24 +63,60 @@ def _check_loss(value: float, where: str) -> None:
             "on, or use precision='fp32'. The checkpoints from earlier epochs are kept.")
 
 
-def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, criterion: nn.Module | None,
-               clip: float, teacher_forcing_ratio: float, device: torch.device, precision: str = "fp32",
-               scaler: torch.amp.GradScaler | None = None) -> tuple[float, int]:
+@dataclass(frozen=True)
+class StepOptions:
+    """How every training step runs; `StepOptions.from_config` derives it once from a TrainConfig."""
+
+    device: torch.device
+    clip: float = 1.0
+    teacher_forcing_ratio: float = 0.5
+    precision: str = "fp32"  # resolved: "fp32", "bf16" or "fp16" (see seq2seq_lib.precision)
+    fast: bool = True  # the engine (seq2seq_lib.fast) or the textbook Seq2Seq.loss: the same numbers
+    scaler: torch.amp.GradScaler | None = None  # fp16 only
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.clip, (int, float)) and self.clip > 0):
+            raise ValueError(f"clip must be a number > 0 (the largest gradient norm), got {self.clip!r}.")
+        if not (isinstance(self.teacher_forcing_ratio, (int, float)) and 0 <= self.teacher_forcing_ratio <= 1):
+            raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS} (resolve 'auto' with resolve_precision), "
+                             f"got {self.precision!r}.")
+
+    @classmethod
+    def from_config(cls, train_config: TrainConfig, device: torch.device | str) -> "StepOptions":
+        """The options `fit` uses: the config's clip, ratio and engine flag, its precision resolved for `device`."""
+        device = torch.device(device)
+        precision = resolve_precision(train_config.precision, device)
+        return cls(device, train_config.clip, train_config.teacher_forcing_ratio, precision, train_config.fast,
+                   make_scaler(device, precision))
+
+
+def make_optimizer(model: nn.Module, lr: float, fast: bool = True) -> torch.optim.Optimizer:
+    """Adam: the engine's fused form with `fast`, else the classic one (the same update)."""
+    return engine.make_optimizer(model, lr) if fast else torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, options: StepOptions,
+               criterion: nn.Module | None = None) -> tuple[float, int]:
     """One optimisation step on a batch -> (mean loss per target token, number of target tokens)."""
+    device = options.device
     src, trg = batch.src.to(device, non_blocking=True), batch.trg.to(device, non_blocking=True)  # (S, B), (T, B)
     src_lengths = getattr(batch, "src_lengths", None)
     optimizer.zero_grad(set_to_none=True)
-    with autocast(device, precision):
-        loss, n_tokens = model.loss(src, trg, teacher_forcing_ratio, src_lengths, criterion)
+    compute_loss = engine.loss if options.fast else type(model).loss
+    with autocast(device, options.precision):
+        loss, n_tokens = compute_loss(model, src, trg, options.teacher_forcing_ratio, src_lengths, criterion)
     value = loss.item()
     _check_loss(value, "this batch")
+    scaler = options.scaler
     with tf32_matmuls(device):  # the backward's matrix products too, where the forward's used TF32
         if scaler is not None:
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)  # clip the true gradients, not the scaled ones
         else:
             loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    nn.utils.clip_grad_norm_(model.parameters(), options.clip)
     if scaler is not None:
         scaler.step(optimizer)
         scaler.update()
@@ -126,34 +125,23 @@ def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, c
     return value, n_tokens
 
 
-def _bar(batches: Iterable, progress: bool, desc: str) -> Iterator:
-    return tqdm(batches, total=len(batches), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
-
-
-def _check_batches(batches: Any, name: str) -> None:
-    if not hasattr(batches, "__len__") or len(batches) == 0:
-        raise ValueError(f"{name} must be a non-empty iterable of batches with len(); got "
-                         f"{type(batches).__name__}. Build one with seq2seq_lib.batching.BucketIterator.")
-
-
-def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer,
-                criterion: nn.Module | None, clip: float, teacher_forcing_ratio: float,
-                device: torch.device, precision: str = "fp32",
-                scaler: torch.amp.GradScaler | None = None, progress: bool = True) -> float:
+def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, options: StepOptions,
+                criterion: nn.Module | None = None, progress: bool = True) -> float:
     """Train for one pass over `batches` -> mean loss per target token."""
-    return _train_epoch(model, batches, optimizer, criterion, clip, teacher_forcing_ratio, device,
-                        precision, scaler, progress)[0]
+    return _train_epoch(model, batches, optimizer, options, criterion, progress)[0]
 
 
-def _train_epoch(model, batches, optimizer, criterion, clip, ratio, device, precision, scaler,
-                 progress, desc="train", position=None):
-    _check_batches(batches, "batches")
+def _train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, options: StepOptions,
+                 criterion: nn.Module | None, progress: bool, desc: str = "train",
+                 position: dict | None = None) -> tuple[float, int]:
+    """train_epoch -> (mean loss, target tokens); `position` tracks how far it got, for an interruption."""
+    check_batches(batches, "batches")
     model.train()
     total = tokens = 0
-    bar = _bar(batches, progress, desc)
+    bar = progress_bar(batches, progress, desc)
     for index, batch in enumerate(bar):
         try:
-            loss, n = train_step(model, batch, optimizer, criterion, clip, ratio, device, precision, scaler)
+            loss, n = train_step(model, batch, optimizer, options, criterion)
         except NonFiniteLossError as error:
             raise NonFiniteLossError(str(error).replace("this batch", f"{desc}, batch {index + 1}")) from None
         total, tokens = total + loss * n, tokens + n
@@ -163,70 +151,25 @@ def _train_epoch(model, batches, optimizer, criterion, clip, ratio, device, prec
     return total / tokens, tokens
 
 
-@torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable, criterion: nn.Module | None, device: torch.device,
-             teacher_forcing_ratio: float = 0.0, precision: str = "fp32", progress: bool = False) -> dict:
-    """Loss per target token and perplexity without training -> {'loss', 'perplexity', 'tokens'}.
-
-    The default ratio 0 makes the model read its own predictions, as when translating.
-    """
-    _check_batches(batches, "batches")
-    model.eval()
-    total = tokens = 0
-    for batch in _bar(batches, progress, "eval"):
-        src, trg = batch.src.to(device), batch.trg.to(device)  # (S, B), (T, B)
-        with autocast(device, precision):
-            loss, n = model.loss(src, trg, teacher_forcing_ratio, getattr(batch, "src_lengths", None), criterion)
-        total, tokens = total + loss.item() * n, tokens + n
-    mean = total / tokens
-    return {"loss": mean, "perplexity": perplexity(mean), "tokens": tokens}
-
-
-def plot_history(history: History, axes: Any = None) -> Any:
-    """Training/validation loss and perplexity per epoch on two axes; returns the figure."""
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    if axes is None:
-        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-    epochs = range(1, len(history.train_loss) + 1)
-    for ax, (name, train, val) in zip(axes, (("loss", history.train_loss, history.val_loss),
-                                             ("perplexity", history.train_ppl, history.val_ppl))):
-        ax.clear()
-        ax.plot(epochs, train, "o-", label="train")
-        ax.plot(epochs, val, "o-", label="validation")
-        ax.set(xlabel="epoch", ylabel=name, yscale="log" if name == "perplexity" else "linear")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.legend()
-    return axes[0].figure
-
-
-def _live_plot(history: History) -> None:
-    import matplotlib.pyplot as plt
-    from IPython.display import clear_output, display
-
-    figure = plot_history(history)
-    clear_output(wait=True)
-    display(figure)
-    plt.close(figure)
-
-
-def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, train_config: TrainConfig,
-        device: torch.device, out_dir: str | Path, src_vocab: Any, trg_vocab: Any,
-        model_config: ModelConfig, data_config: DataConfig | None = None, resume: bool = False,
+def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spec: ModelSpec,
+        train_config: TrainConfig, device: torch.device | str, out_dir: str | Path, resume: bool = False,
         live_plot: bool = False, progress: bool = True) -> History:
-    """Train for `train_config.epochs` epochs; keep best.pt (lowest val loss) and last.pt (for resume)."""
-    if not isinstance(train_config, TrainConfig) or not isinstance(model_config, ModelConfig):
-        raise ValueError("fit needs train_config=TrainConfig(...) and model_config=ModelConfig(...).")
-    _check_batches(train_batches, "train_batches")
-    _check_batches(val_batches, "val_batches")
+    """Train for `train_config.epochs` epochs; keep best.pt (lowest val loss) and last.pt (for resume).
+
+    `spec` (the model's config, vocabularies and data config) goes into every checkpoint, so a
+    translator can be rebuilt from the file and a resumed run can check it continues the same model.
+    """
+    if not isinstance(train_config, TrainConfig) or not isinstance(spec, ModelSpec):
+        raise ValueError("fit needs train_config=TrainConfig(...) and spec=ModelSpec(model_config, src_vocab, "
+                         "trg_vocab, data_config) (Prepared.spec(model_config) builds one).")
+    check_batches(train_batches, "train_batches")
+    check_batches(val_batches, "val_batches")
     out_dir = Path(out_dir)
-    best_path, last_path = out_dir / "best.pt", out_dir / "last.pt"
-    device = torch.device(device)
-    precision = resolve_precision(train_config.precision, device)
+    best_path, last_path = out_dir / BEST, out_dir / LAST
+    options = StepOptions.from_config(train_config, device)
+    device, precision = options.device, options.precision
     model.to(device)
-    optimizer = make_optimizer(model, train_config.lr)
-    scaler = make_scaler(device, precision)
+    optimizer = make_optimizer(model, train_config.lr, train_config.fast)
     criterion = nn.CrossEntropyLoss(ignore_index=getattr(model, "pad_idx", 1))
     history, start = History(), 0
     if resume:
@@ -234,8 +177,7 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
             raise FileNotFoundError(f"resume=True but there is no {last_path}; check out_dir, or start "
                                     "with fit(..., resume=False) (without resume).")
         checkpoint = load_checkpoint(last_path, map_location=device)
-        check_compatible(checkpoint, model_config=model_config, src_vocab=src_vocab, trg_vocab=trg_vocab,
-                         data_config=data_config)
+        check_compatible(checkpoint, spec)
         start = checkpoint["epoch"]
         if start >= train_config.epochs:
             raise ValueError(f"{last_path} has already finished {start} epoch(s) and train_config.epochs is "
@@ -243,8 +185,8 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
                              f"train_config=replace(train_config, epochs={start + 5}) (or any number > {start}).")
         model.load_state_dict(checkpoint["model_state"])
         optimizer.load_state_dict(checkpoint["optimizer_state"])
-        if scaler is not None and checkpoint["scaler_state"]:
-            scaler.load_state_dict(checkpoint["scaler_state"])
+        if options.scaler is not None and checkpoint["scaler_state"]:
+            options.scaler.load_state_dict(checkpoint["scaler_state"])
         set_rng_state(checkpoint["rng_state"])
         history = History(**checkpoint["history"])
         print(f"Resuming from {last_path} after epoch {start} (precision {precision}).")
@@ -252,12 +194,10 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
         set_seed(train_config.seed)
         print(f"Training {train_config.epochs} epoch(s) on {device} with precision {precision}.")
 
-    def save(path: Path, epoch: int, full: bool) -> None:
-        save_checkpoint(path, model=model, model_config=model_config, train_config=train_config,
-                        data_config=data_config, src_vocab=src_vocab, trg_vocab=trg_vocab,
-                        optimizer=optimizer if full else None, scaler=scaler if full else None,
-                        epoch=epoch, history=history.to_dict(), save_rng=full,
-                        best_val_loss=min(history.val_loss, default=None))
+    def save(path: Path, epoch: int, resumable: bool) -> None:
+        save_checkpoint(path, model=model, spec=spec, train_config=train_config, epoch=epoch,
+                        history=history.to_dict(), optimizer=optimizer if resumable else None,
+                        scaler=options.scaler if resumable else None)
 
     position: dict = {}
     epoch = completed = start
@@ -270,12 +210,11 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
                 group["lr"] = epoch_learning_rate(train_config, epoch)
             position.clear()
             began = time.perf_counter()
-            train_loss, tokens = _train_epoch(model, train_batches, optimizer, criterion, train_config.clip,
-                                              train_config.teacher_forcing_ratio, device, precision, scaler,
-                                              progress, f"epoch {epoch + 1}/{train_config.epochs}", position)
+            train_loss, tokens = _train_epoch(model, train_batches, optimizer, options, criterion, progress,
+                                              f"epoch {epoch + 1}/{train_config.epochs}", position)
             train_seconds = time.perf_counter() - began
             position["done"] = "during validation"
-            val_loss = evaluate(model, val_batches, criterion, device, 0.0, precision)["loss"]
+            val_loss = evaluate_loss(model, val_batches, device, 0.0, precision, options.fast, criterion)["loss"]
             _check_loss(val_loss, f"validation after epoch {epoch + 1}")
             history.train_loss.append(train_loss)
             history.val_loss.append(val_loss)
@@ -283,11 +222,13 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
             history.tokens_per_second.append(tokens / train_seconds)
             improved = val_loss <= min(history.val_loss)
             if improved:
-                save(best_path, epoch + 1, full=False)
-            save(last_path, epoch + 1, full=True)
+                save(best_path, epoch + 1, resumable=False)
+            save(last_path, epoch + 1, resumable=True)
             completed, position["done"] = epoch + 1, "after it finished"
             if live_plot:
-                _live_plot(history)
+                from .curves import live_plot as draw
+
+                draw(history)
             tqdm.write(f"Epoch {epoch + 1:02d} | {history.epoch_seconds[-1]:6.1f} s | "
                        f"train loss {train_loss:.3f} (ppl {perplexity(train_loss):8.2f}) | "
                        f"val loss {val_loss:.3f} (ppl {perplexity(val_loss):8.2f}) | "
@@ -295,7 +236,7 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     except KeyboardInterrupt:
         where = f"epoch {epoch + 1} " + position.get("done", "before its first batch finished")
         history = History(**{name: values[:completed] for name, values in history.to_dict().items()})
-        save(last_path, completed, full=True)
+        save(last_path, completed, resumable=True)
         raise TrainingInterrupted(
             f"Training interrupted in {where}. Saved {last_path} with the weights at the interruption "
             f"({best_path} is untouched). Resume with fit(..., resume=True): it continues from those "
@@ -303,5 +244,5 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, tra
     return history
 
 
-__all__ = ["NonFiniteLossError", "TrainingInterrupted", "History", "perplexity", "make_optimizer",
-           "epoch_learning_rate", "train_step", "train_epoch", "evaluate", "plot_history", "fit"]
+__all__ = ["NonFiniteLossError", "TrainingInterrupted", "StepOptions", "epoch_learning_rate", "make_optimizer",
+           "train_step", "train_epoch", "evaluate_loss", "fit"]

@@ -54,14 +54,18 @@ def check_decode_options(beam_size: object, max_len: object) -> None:
 
 
 class Translator:
-    """Model + fields: `translate(text)` tokenizes, encodes, decodes (greedy or beam) and detokenizes."""
+    """Model + fields: `translate(text)` tokenizes, encodes, decodes (greedy or beam) and detokenizes.
+
+    `fast=True` decodes with the engine (`seq2seq_lib.fast`), False with the textbook decoder:
+    the same translations either way.
+    """
 
     def __init__(self, model: nn.Module, src_field: Field, trg_field: Field,
                  device: torch.device | str | None = None, max_src_len: int = DEFAULT_MAX_SRC_LEN,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", fast: bool = True) -> None:
         if not (hasattr(model, "encode") and hasattr(model, "decoder")):
             raise TypeError(f"model must be a Seq2Seq, got {type(model).__name__}; build it with "
-                            "models.build_model / attention.build_attention_model or use Translator.from_checkpoint.")
+                            "models.build_model or use Translator.from_checkpoint.")
         for name, field in (("src_field", src_field), ("trg_field", trg_field)):
             if not isinstance(field, Field) or field.vocab is None:
                 raise ValueError(f"{name} must be a Field with a vocabulary (field.build_vocab(...) or "
@@ -78,6 +82,7 @@ class Translator:
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.precision = resolve_precision(precision, self.device)  # "bf16": ~4x faster batches on CPUs with AMX
         self.model = model.to(self.device)  # decoding switches to eval mode itself
+        self.fast = bool(fast)
         self.src_field, self.trg_field = src_field, trg_field
         self.max_src_len = min(max_src_len, src_field.max_len or max_src_len)
         self.sos_idx = trg_field.vocab[trg_field.init_token]
@@ -91,13 +96,20 @@ class Translator:
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, device: torch.device | str = "cpu",
                         src_lang: str = "de", trg_lang: str = "en", max_src_len: int = DEFAULT_MAX_SRC_LEN,
-                        precision: str = "fp32") -> "Translator":
+                        precision: str = "fp32", fast: bool = True) -> "Translator":
         """Rebuild model and fields (with vocabularies) from a checkpoint written by fit/save_checkpoint."""
-        checkpoint = load_checkpoint(path, map_location=device)
+        return cls.from_loaded(load_checkpoint(path, map_location=device), device, src_lang, trg_lang,
+                               max_src_len, precision, fast, where=str(path))
+
+    @classmethod
+    def from_loaded(cls, checkpoint: dict, device: torch.device | str = "cpu", src_lang: str = "de",
+                    trg_lang: str = "en", max_src_len: int = DEFAULT_MAX_SRC_LEN, precision: str = "fp32",
+                    fast: bool = True, where: str = "This checkpoint") -> "Translator":
+        """`from_checkpoint` for a checkpoint already read with `load_checkpoint`."""
         if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
-            raise CheckpointError(f"{path} has no vocabularies, so its ids cannot be turned back into "
+            raise CheckpointError(f"{where} has no vocabularies, so its ids cannot be turned back into "
                                   "words. Use a checkpoint written by fit(), or save one with "
-                                  "save_checkpoint(..., src_vocab=src_field.vocab, trg_vocab=trg_field.vocab).")
+                                  "save_checkpoint(..., spec=ModelSpec(model_config, src_field.vocab, trg_field.vocab)).")
         src_vocab, trg_vocab = vocabs_from_checkpoint(checkpoint)
         data = checkpoint.get("data_config") or {}
         fields = []
@@ -107,7 +119,7 @@ class Translator:
             field.vocab = vocab
             fields.append(field)
         return cls(model_from_checkpoint(checkpoint, device), *fields, device=device, max_src_len=max_src_len,
-                   precision=precision)
+                   precision=precision, fast=fast)
 
     def source_tokens(self, text: str, position: int | None = None) -> list[str]:
         """Tokens the model will read for `text` (lowercased if the field lowers), cut to max_src_len with a warning."""
@@ -153,10 +165,11 @@ class Translator:
             src, lengths = self.src_field.pad([ids[i] for i in chunk], self.device)  # (S, B), (B,)
             with autocast(self.device, self.precision):
                 if beam_size == 1:
-                    decoded = greedy_decode(self.model, src, lengths, max_len, self.sos_idx, self.eos_idx)
+                    decoded = greedy_decode(self.model, src, lengths, max_len, self.sos_idx, self.eos_idx,
+                                            fast=self.fast)
                 else:
                     decoded = beam_search(self.model, src, lengths, beam_size, max_len, self.sos_idx,
-                                          self.eos_idx, length_penalty)
+                                          self.eos_idx, length_penalty, fast=self.fast)
             for row, i in enumerate(chunk):
                 out = decoded.tokens[row]
                 ended = bool(out) and out[-1] == self.eos_idx

@@ -8,8 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from seq2seq_lib.attention import (AdditiveAttention, AttentionDecoder, BiEncoder, build_attention_model,
+from seq2seq_lib.models.attention import (AdditiveAttention, AttentionDecoder, BiEncoder,
                                    masked_softmax)
+from seq2seq_lib.models import build_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.decode import greedy_decode
 from tolerance import FP32, FP32_DEEP
@@ -20,7 +21,7 @@ SMALL = ModelConfig(emb_dim=16, hidden_dim=24, n_layers=2, dropout=0.0, rnn_type
 
 def small_model(rnn_type: str = "gru", seed: int = 0, src_vocab: int = 20, trg_vocab: int = 15):
     torch.manual_seed(seed)
-    return build_attention_model(replace(SMALL, rnn_type=rnn_type), src_vocab, trg_vocab, PAD, SOS)
+    return build_model(replace(SMALL, rnn_type=rnn_type), src_vocab, trg_vocab, PAD, SOS)
 
 
 def padded(seqs: list[list[int]], extra: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,8 +70,6 @@ def test_shapes_and_weights(rnn_type):
     assert logits.shape == (3, 15) and weights.shape == (3, 6)
     assert torch.all(weights.t()[SRC == PAD] == 0)
     torch.testing.assert_close(weights.sum(1), torch.ones(3), **FP32)
-    features, _ = model.decoder.run(TRG[:-1], model.encode(SRC, SRC_LENGTHS))
-    assert features.shape == (5, 3, 3 * 24 + 16)
 
 
 @pytest.mark.parametrize("rnn_type", ["gru", "lstm"])
@@ -89,14 +88,13 @@ def test_padding_does_not_change_the_loss(rnn_type):
     torch.testing.assert_close(batch, alone, rtol=1e-4, atol=1e-4)  # a sum of three separately rounded losses
 
 
-def test_teacher_forced_run_equals_step_by_step():
+def test_teacher_forced_forward_equals_step_by_step():
     model = small_model("lstm").eval()
     with torch.no_grad():
-        features, _ = model.decoder.run(TRG[:-1], model.encode(SRC, SRC_LENGTHS))
-        logits = model.decoder.project(features)  # (T-1, B, V)
+        logits = model(SRC, TRG, 1.0, SRC_LENGTHS)[1:]  # (T-1, B, V)
         state, steps = model.encode(SRC, SRC_LENGTHS), []
         for token in TRG[:-1]:
-            step_logits, state, _ = model.decoder.step(token, state)
+            step_logits, state, _ = model.decoder(token, state)
             steps.append(step_logits)
     torch.testing.assert_close(logits, torch.stack(steps), **FP32_DEEP)
 
@@ -112,12 +110,11 @@ def test_encoder_projection_is_computed_once_per_batch(monkeypatch):
 
 
 def test_builder_validates_and_initialises():
-    with pytest.raises(ValueError, match="attention=True"):
-        build_attention_model(replace(SMALL, attention=False), 20, 15)
+    assert not isinstance(build_model(replace(SMALL, attention=False), 20, 15).decoder, AttentionDecoder)
     with pytest.raises(ValueError, match="len\\(vocab\\)"):
-        build_attention_model(SMALL, 2, 15)
+        build_model(SMALL, 2, 15)
     with pytest.raises(ValueError, match="ModelConfig"):
-        build_attention_model({"hidden_dim": 8}, 20, 15)
+        build_model({"hidden_dim": 8}, 20, 15)
     model = small_model()
     assert isinstance(model.encoder, BiEncoder) and isinstance(model.decoder, AttentionDecoder)
     assert max(float(p.detach().abs().max()) for p in model.parameters()) <= 0.08
@@ -144,7 +141,7 @@ def reverse_task(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.T
 def test_reverse_task_overfits_in_seconds():
     torch.manual_seed(0)
     config = ModelConfig(emb_dim=32, hidden_dim=32, n_layers=1, dropout=0.0, rnn_type="gru", attention=True)
-    model = build_attention_model(config, 12, 12, PAD, SOS)
+    model = build_model(config, 12, 12, PAD, SOS)
     src, lengths, trg = reverse_task(64, seed=1)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(80):
@@ -160,7 +157,7 @@ def test_reverse_task_overfits_in_seconds():
 
 def test_fit_trains_one_epoch_and_the_checkpoint_rebuilds_the_model(tmp_path):
     from seq2seq_lib.batching import BucketIterator
-    from seq2seq_lib.checkpoint import load_checkpoint, model_from_checkpoint
+    from seq2seq_lib.checkpoint import ModelSpec, load_checkpoint, model_from_checkpoint
     from seq2seq_lib.config import SPECIALS, TrainConfig
     from seq2seq_lib.train import fit
     from seq2seq_lib.vocab import Vocab
@@ -171,10 +168,10 @@ def test_fit_trains_one_epoch_and_the_checkpoint_rebuilds_the_model(tmp_path):
     batches = BucketIterator(examples, batch_size=8, pad_idx=PAD, seed=0)
     vocab = Vocab(list(SPECIALS) + [f"w{i}" for i in range(4, 12)])
     config = replace(SMALL, n_layers=1)
-    model = build_attention_model(config, 12, 12, PAD, SOS)
+    model = build_model(config, 12, 12, PAD, SOS)
     before = [p.detach().clone() for p in model.parameters()]
-    history = fit(model, batches, batches, train_config=TrainConfig(epochs=1, precision="fp32"), device="cpu",
-                  out_dir=tmp_path, src_vocab=vocab, trg_vocab=vocab, model_config=config, progress=False)
+    history = fit(model, batches, batches, spec=ModelSpec(config, vocab, vocab),
+                  train_config=TrainConfig(epochs=1, precision="fp32"), device="cpu", out_dir=tmp_path, progress=False)
     assert len(history.train_loss) == 1 and math.isfinite(history.val_loss[0])
     assert any(not torch.equal(b, p) for b, p in zip(before, model.parameters()))
     rebuilt = model_from_checkpoint(load_checkpoint(tmp_path / "best.pt")).eval()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from seq2seq_lib import checkpoint as ckpt
-from seq2seq_lib.checkpoint import (CheckpointError, check_compatible, load_checkpoint, model_from_checkpoint,
+from seq2seq_lib.checkpoint import (CheckpointError, ModelSpec, check_compatible, load_checkpoint, model_from_checkpoint,
                                     rng_state, save_checkpoint, set_rng_state, vocabs_from_checkpoint)
 from seq2seq_lib.config import DataConfig, ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
@@ -17,6 +17,7 @@ from seq2seq_lib.vocab import Vocab
 CONFIG = ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0)
 SRC_VOCAB = Vocab.build([["ein", "hund", "läuft"], ["eine", "katze"]], min_freq=1)
 TRG_VOCAB = Vocab.build([["a", "dog", "runs"], ["a", "cat", "sleeps"]], min_freq=1)
+SPEC = ModelSpec(CONFIG, SRC_VOCAB, TRG_VOCAB, DataConfig())
 
 
 def trained_parts():
@@ -30,10 +31,9 @@ def trained_parts():
 
 
 def save(path, model, optimizer, **extra):
-    return save_checkpoint(path, model=model, model_config=CONFIG, train_config=TrainConfig(epochs=3),
-                           data_config=DataConfig(), src_vocab=SRC_VOCAB, trg_vocab=TRG_VOCAB,
-                           optimizer=optimizer, epoch=2, history={"train_loss": [3.0, 2.0]},
-                           best_val_loss=2.5, **extra)
+    return save_checkpoint(path, model=model, spec=SPEC, train_config=TrainConfig(epochs=3),
+                           optimizer=optimizer, epoch=2, history={"train_loss": [3.0, 2.0], "val_loss": [3.1, 2.5]},
+                           **extra)
 
 
 def test_round_trip_restores_model_configs_vocabs_and_optimizer(tmp_path):
@@ -42,7 +42,7 @@ def test_round_trip_restores_model_configs_vocabs_and_optimizer(tmp_path):
     checkpoint = load_checkpoint(path)
     assert checkpoint["epoch"] == 2 and checkpoint["best_val_loss"] == 2.5
     assert checkpoint["model_config"] == {**vars(CONFIG)} and checkpoint["train_config"]["epochs"] == 3
-    assert checkpoint["history"] == {"train_loss": [3.0, 2.0]}
+    assert checkpoint["history"] == {"train_loss": [3.0, 2.0], "val_loss": [3.1, 2.5]}
     rebuilt = model_from_checkpoint(checkpoint).eval()
     with torch.no_grad():
         assert torch.equal(rebuilt(src, trg, 1.0), model.eval()(src, trg, 1.0))
@@ -109,21 +109,22 @@ def test_bare_state_dict_is_not_a_checkpoint(tmp_path):
 def test_mismatched_vocab_or_config_names_the_problem_and_the_fix(tmp_path):
     model, optimizer, _ = trained_parts()
     checkpoint = load_checkpoint(save(tmp_path / "best.pt", model, optimizer))
-    check_compatible(checkpoint, model_config=CONFIG, src_vocab=SRC_VOCAB, trg_vocab=TRG_VOCAB)
-    with pytest.raises(CheckpointError, match=rf"trg vocabulary has 5893 entries here but {len(TRG_VOCAB)} .*Fix"):
-        check_compatible(checkpoint, trg_vocab_size=5893)
+    check_compatible(checkpoint, SPEC)
+    bigger = Vocab(TRG_VOCAB.itos + ["extra"])
+    with pytest.raises(CheckpointError, match=rf"trg vocabulary has {len(bigger)} entries here but {len(TRG_VOCAB)} .*Fix"):
+        check_compatible(checkpoint, replace(SPEC, trg_vocab=bigger))
     with pytest.raises(CheckpointError, match="model_config.hidden_dim is 512 here but 16"):
-        check_compatible(checkpoint, model_config=replace(CONFIG, hidden_dim=512))
+        check_compatible(checkpoint, replace(SPEC, model_config=replace(CONFIG, hidden_dim=512)))
     with pytest.raises(CheckpointError, match="data_config.batch_size is 64 here but 128"):
-        check_compatible(checkpoint, data_config=replace(DataConfig(), batch_size=64))
+        check_compatible(checkpoint, replace(SPEC, data_config=replace(DataConfig(), batch_size=64)))
     shuffled = Vocab(SRC_VOCAB.itos[:4] + SRC_VOCAB.itos[4:][::-1])
     with pytest.raises(CheckpointError, match="same size but different tokens"):
-        check_compatible(checkpoint, src_vocab=shuffled)
+        check_compatible(checkpoint, replace(SPEC, src_vocab=shuffled))
 
 
 def test_checkpoint_without_vocabularies_cannot_rebuild_a_model(tmp_path):
     model, _, _ = trained_parts()
-    path = save_checkpoint(tmp_path / "bare.pt", model=model, model_config=CONFIG)
+    path = save_checkpoint(tmp_path / "bare.pt", model=model, spec=ModelSpec(CONFIG))
     with pytest.raises(CheckpointError, match="no vocabularies"):
         model_from_checkpoint(load_checkpoint(path))
 
@@ -158,10 +159,10 @@ def test_a_good_checkpoint_on_a_missing_device_names_the_device_not_corruption(t
 def test_saving_vocabularies_that_do_not_fit_the_model_is_refused(tmp_path, side):
     model, optimizer, _ = trained_parts()
     bigger = Vocab.build([["ein", "hund", "läuft", "schnell"], ["eine", "katze"]], min_freq=1)
-    vocabs = {"src_vocab": SRC_VOCAB, "trg_vocab": TRG_VOCAB, f"{side}_vocab": bigger}
+    spec = replace(SPEC, **{f"{side}_vocab": bigger})
     size = len(SRC_VOCAB) if side == "src" else len(TRG_VOCAB)
     part = "source embedding" if side == "src" else "output layer"
     with pytest.raises(CheckpointError, match=rf"{side}_vocab has {len(bigger)} entries but the model's {part} "
                                               rf"is built for {size}.*vocabularies the model was built with"):
-        save_checkpoint(tmp_path / "best.pt", model=model, model_config=CONFIG, **vocabs)
+        save_checkpoint(tmp_path / "best.pt", model=model, spec=spec)
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temp file

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seq2seq_lib.attention import AttentionState, build_attention_model
+from seq2seq_lib.models.attention import AttentionState
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.decode import beam_search, decoder_step, greedy_decode, select_state
 from seq2seq_lib.models import build_model
@@ -19,7 +19,7 @@ def tiny_model(rnn_type: str, attention: bool, seed: int = 0, trg_vocab: int = 6
     torch.manual_seed(seed)
     config = ModelConfig(emb_dim=8, hidden_dim=8, n_layers=1, dropout=0.3, rnn_type=rnn_type,
                          attention=attention)
-    model = (build_attention_model if attention else build_model)(config, 12, trg_vocab, PAD, SOS)
+    model = (build_model if attention else build_model)(config, 12, trg_vocab, PAD, SOS)
     for param in model.parameters():
         torch.nn.init.normal_(param, 0.0, std)
     return model

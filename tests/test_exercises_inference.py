@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from seq2seq_lib.attention import AdditiveAttention, masked_softmax
+from seq2seq_lib.models.attention import AdditiveAttention, masked_softmax
 from seq2seq_lib.exercises import check
 from seq2seq_lib.exercises.nb08 import (
     BEAM_SIZE, BEAMS, HYP_LENGTH, HYPOTHESES, NEXT_LOG_PROBS, REF_LENGTH, REFERENCES, brevity_penalty,

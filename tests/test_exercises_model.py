@@ -176,20 +176,20 @@ def test_softmax_wrong_answers(answer, hint):
 
 
 def test_run_inputs_right_answer_is_what_seq2seq_feeds():
-    """With teacher forcing 1, Seq2Seq feeds trg[:-1] to the decoder's run in one block."""
+    """With teacher forcing 1, Seq2Seq feeds the decoder trg[:-1], one token per step."""
     set_seed(0)
     model = build_model(ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0), 20, 20)
     seen = []
-    original = model.decoder.run
+    original = model.decoder.step
 
-    def spy(inputs, state):
-        seen.append(inputs.clone())
-        return original(inputs, state)
+    def spy(input, state):
+        seen.append(input.clone())
+        return original(input, state)
 
-    model.decoder.run = spy
+    model.decoder.step = spy
     trg = torch.arange(2, 2 + len(nb05.GOLD)).unsqueeze(1)  # (T, 1), ids stand for GOLD's tokens
     model(torch.tensor([[2], [5], [3]]), trg, teacher_forcing_ratio=1.0)
-    fed = torch.cat(seen).squeeze(1).tolist()
+    fed = torch.cat(seen).tolist()
     assert [nb05.GOLD[i - 2] for i in fed] == list(nb05.GOLD[:-1])
     assert verdict("05.run_inputs", [nb05.GOLD[i - 2] for i in fed])
     assert verdict("05.run_inputs", nb05.GOLD[:-1])

@@ -113,7 +113,7 @@ def test_best_epoch():
 
 
 def test_best_epoch_agrees_with_history():
-    from seq2seq_lib.train import History
+    from seq2seq_lib.history import History
 
     history = History(train_loss=list(VAL_LOSSES), val_loss=list(VAL_LOSSES))
     assert verdict("07.best_epoch", history.best_epoch)
@@ -164,10 +164,10 @@ def right_evaluate(model, batches, device):
 
 
 def test_evaluate_right_answers():
-    from seq2seq_lib.train import evaluate
+    from seq2seq_lib.evaluation import evaluate_loss
 
     assert verdict("07.evaluate", right_evaluate)
-    assert verdict("07.evaluate", lambda model, batches, device: evaluate(model, batches, None, device)["loss"])
+    assert verdict("07.evaluate", lambda model, batches, device: evaluate_loss(model, batches, device)["loss"])
 
 
 def without(step: str):

@@ -38,8 +38,7 @@ def test_translator_from_checkpoint_keeps_the_reversal(tmp_path):
     data = prepare_data(replace(profile, data=data_config), use_sample=True)
     config = ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0)
     model = build_model(config, len(data.src_field.vocab), len(data.trg_field.vocab))
-    path = save_checkpoint(tmp_path / "best.pt", model=model, model_config=config, data_config=data_config,
-                           src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab)
+    path = save_checkpoint(tmp_path / "best.pt", model=model, spec=data.spec(config))
     translator = Translator.from_checkpoint(path)
     assert translator.src_field.reverse and not translator.trg_field.reverse
     assert translator.source_tokens("Ein Hund läuft.") == [".", "läuft", "hund", "ein"]

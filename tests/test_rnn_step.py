@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from seq2seq_lib.rnn_step import rnn_step, run_rnn, supports_cell_step
+from seq2seq_lib.fast.cells import rnn_step, run_rnn, supports_cell_step
 
 
 def _rnn_and_state(kind, layers, batch=5, in_dim=6, hidden=7, bias=True, seed=0):
@@ -142,7 +142,7 @@ def test_rnn_step_refuses_an_input_of_the_wrong_shape():
     (False, False, 65, True),   # fp32 inference
 ])
 def test_run_rnn_leaves_large_bf16_inference_batches_to_the_module(monkeypatch, grad, autocast, batch, cells):
-    import seq2seq_lib.rnn_step as module
+    import seq2seq_lib.fast.cells as module
 
     calls = []
     monkeypatch.setattr(module, "rnn_step", lambda *args: calls.append(1) or rnn_step(*args))

@@ -11,11 +11,13 @@ from torch import nn
 
 from seq2seq_lib import train as train_module
 from seq2seq_lib.batching import BucketIterator
-from seq2seq_lib.checkpoint import CheckpointError, load_checkpoint
+from seq2seq_lib.checkpoint import CheckpointError, ModelSpec, load_checkpoint
 from seq2seq_lib.config import ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
-from seq2seq_lib.train import (History, NonFiniteLossError, TrainingInterrupted, evaluate, fit, plot_history,
-                               train_epoch, train_step)
+from seq2seq_lib.curves import plot_history
+from seq2seq_lib.evaluation import evaluate_loss
+from seq2seq_lib.history import History
+from seq2seq_lib.train import NonFiniteLossError, StepOptions, TrainingInterrupted, fit, train_epoch, train_step
 from seq2seq_lib.utils import get_device, set_seed
 from seq2seq_lib.vocab import Vocab
 
@@ -25,6 +27,8 @@ CPU = torch.device("cpu")
 VOCAB = Vocab([["<unk>", "<pad>", "<sos>", "<eos>"][i] if i < 4 else f"w{i}" for i in range(12)])
 CONFIG = ModelConfig(emb_dim=16, hidden_dim=32, n_layers=2, dropout=0.1)
 TRAIN = TrainConfig(epochs=2, lr=5e-3, precision="fp32", seed=3)
+SPEC = ModelSpec(CONFIG, VOCAB, VOCAB)
+TEACHER_FORCED = StepOptions(CPU, clip=1.0, teacher_forcing_ratio=1.0)
 
 
 def copy_examples(n: int, seed: int) -> list:
@@ -49,26 +53,27 @@ def new_model(seed: int = 0):
 
 def run_fit(tmp_path, model=None, train_config=TRAIN, resume=False, batches=None):
     train, val = batches or iterators()
-    return fit(model or new_model(), train, val, train_config=train_config, device=CPU, out_dir=tmp_path,
-               src_vocab=VOCAB, trg_vocab=VOCAB, model_config=CONFIG, resume=resume, progress=False)
+    return fit(model or new_model(), train, val, spec=SPEC, train_config=train_config, device=CPU, out_dir=tmp_path,
+               resume=resume, progress=False)
 
 
 def test_train_epoch_lowers_the_loss_and_evaluate_reports_perplexity():
     model, (train, val) = new_model(), iterators()
     criterion = nn.CrossEntropyLoss(ignore_index=PAD)
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    before = evaluate(model, val, criterion, CPU)
-    losses = [train_epoch(model, train, optimizer, criterion, 1.0, 1.0, CPU, progress=False) for _ in range(4)]
-    after = evaluate(model, val, criterion, CPU)
+    before = evaluate_loss(model, val, CPU, criterion=criterion)
+    losses = [train_epoch(model, train, optimizer, TEACHER_FORCED, criterion, progress=False) for _ in range(4)]
+    after = evaluate_loss(model, val, CPU, criterion=criterion)
     assert losses[-1] < losses[0] and after["loss"] < before["loss"]
     assert after["perplexity"] == pytest.approx(math.exp(after["loss"]))
     assert after["tokens"] == sum(len(t) - 1 for _, t in copy_examples(32, 1))
 
 
-def test_evaluate_is_token_weighted_and_leaves_the_weights_alone():
+@pytest.mark.parametrize("fast", [True, False])
+def test_evaluate_is_token_weighted_and_leaves_the_weights_alone(fast):
     model, (_, val) = new_model(), iterators()
     weights = [p.clone() for p in model.parameters()]
-    result = evaluate(model, val, None, CPU, teacher_forcing_ratio=1.0)
+    result = evaluate_loss(model, val, CPU, teacher_forcing_ratio=1.0, fast=fast)
     total = tokens = 0
     model.eval()
     with torch.no_grad():
@@ -89,7 +94,7 @@ def test_bf16_step_on_cpu_is_close_to_fp32():
     for precision in ("fp32", "bf16"):
         model = new_model().eval()
         optimizer = torch.optim.Adam(model.parameters())
-        losses.append(train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, precision)[0])
+        losses.append(train_step(model, batch, optimizer, StepOptions(CPU, 1.0, 1.0, precision))[0])
     assert losses[1] == pytest.approx(losses[0], rel=0.02)
 
 
@@ -100,20 +105,41 @@ def test_grad_scaler_path_gives_the_same_update():
     for scaler in (None, torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)):
         model = new_model().eval()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.1)  # SGD: the update shows the gradient's size
-        train_step(model, batch, optimizer, None, 1.0, 1.0, CPU, "fp32", scaler)
+        train_step(model, batch, optimizer, StepOptions(CPU, 1.0, 1.0, "fp32", scaler=scaler))
         models.append(model)
     for a, b in zip(*(m.parameters() for m in models)):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)  # scaling by 2**16 is exact; clipping rounds
 
 
+def test_the_engine_and_the_textbook_take_the_same_step():
+    batch = next(iter(iterators()[0]))
+    models = []
+    for fast in (True, False):
+        torch.manual_seed(0)
+        model = build_model(replace(CONFIG, dropout=0.0), len(VOCAB), len(VOCAB))
+        optimizer = train_module.make_optimizer(model, 5e-3, fast)
+        torch.manual_seed(1)  # the same coins
+        train_step(model, batch, optimizer, StepOptions(CPU, 1.0, 0.5, fast=fast))
+        models.append(model)
+    for a, b in zip(*(m.parameters() for m in models)):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)  # two kernels' rounding, one Adam step
+
+
+@pytest.mark.parametrize("changes, message", [({"clip": 0}, "clip must be"), ({"teacher_forcing_ratio": 2}, "ratio"),
+                                              ({"precision": "auto"}, "resolve 'auto'")])
+def test_step_options_refuse_bad_values(changes, message):
+    with pytest.raises(ValueError, match=message):
+        StepOptions(CPU, **changes)
+
+
 def test_fit_keeps_the_lowest_validation_loss_in_best_pt(tmp_path, monkeypatch):
     scripted = iter([3.0, 2.0, 2.5])
-    real_evaluate = train_module.evaluate
+    real_evaluate = train_module.evaluate_loss
 
     def fake_evaluate(*args, **kwargs):
         return {**real_evaluate(*args, **kwargs), "loss": next(scripted)}
 
-    monkeypatch.setattr(train_module, "evaluate", fake_evaluate)
+    monkeypatch.setattr(train_module, "evaluate_loss", fake_evaluate)
     history = run_fit(tmp_path, train_config=replace(TRAIN, epochs=3))
     assert history.val_loss == [3.0, 2.0, 2.5] and history.best_epoch == 2
     best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
@@ -175,8 +201,8 @@ def test_resume_refuses_to_go_past_the_last_epoch(tmp_path):
         run_fit(tmp_path, train_config=replace(TRAIN, epochs=1), resume=True)
     other = replace(CONFIG, dropout=0.3)
     with pytest.raises(CheckpointError, match="model_config.dropout is 0.3 here but 0.1"):
-        fit(build_model(other, len(VOCAB), len(VOCAB)), *iterators(), train_config=replace(TRAIN, epochs=2),
-            device=CPU, out_dir=tmp_path, src_vocab=VOCAB, trg_vocab=VOCAB, model_config=other, resume=True)
+        fit(build_model(other, len(VOCAB), len(VOCAB)), *iterators(), spec=replace(SPEC, model_config=other),
+            train_config=replace(TRAIN, epochs=2), device=CPU, out_dir=tmp_path, resume=True)
     with pytest.raises(FileNotFoundError, match="no .*last.pt.*without resume"):
         run_fit(tmp_path / "empty", resume=True)
 
@@ -232,8 +258,9 @@ def test_bad_arguments_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="non-empty iterable of batches"):
         run_fit(tmp_path, batches=([], iterators()[1]))
     with pytest.raises(ValueError, match="TrainConfig"):
-        fit(new_model(), *iterators(), train_config={"epochs": 1}, device=CPU, out_dir=tmp_path,
-            src_vocab=VOCAB, trg_vocab=VOCAB, model_config=CONFIG)
+        fit(new_model(), *iterators(), spec=SPEC, train_config={"epochs": 1}, device=CPU, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="ModelSpec"):
+        fit(new_model(), *iterators(), spec=CONFIG, train_config=TRAIN, device=CPU, out_dir=tmp_path)
 
 
 def test_live_plot_redraws_after_every_epoch(tmp_path, monkeypatch):
@@ -243,8 +270,8 @@ def test_live_plot_redraws_after_every_epoch(tmp_path, monkeypatch):
     monkeypatch.setattr(IPython.display, "clear_output", lambda wait=False: calls.append("clear"))
     monkeypatch.setattr(IPython.display, "display", lambda figure: calls.append(type(figure).__name__))
     train, val = iterators()
-    fit(new_model(), train, val, train_config=TRAIN, device=CPU, out_dir=tmp_path, src_vocab=VOCAB,
-        trg_vocab=VOCAB, model_config=CONFIG, live_plot=True, progress=False)
+    fit(new_model(), train, val, spec=SPEC, train_config=TRAIN, device=CPU, out_dir=tmp_path, live_plot=True,
+        progress=False)
     assert calls == ["clear", "Figure"] * 2
 
 

@@ -6,9 +6,8 @@ import warnings
 import pytest
 import torch
 
-from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.batching import pad_collate
-from seq2seq_lib.checkpoint import CheckpointError, save_checkpoint
+from seq2seq_lib.checkpoint import CheckpointError, ModelSpec, save_checkpoint
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.translator import Translation, Translator
@@ -22,7 +21,7 @@ def make_model(sample_data, attention: bool, seed: int = 0, config: ModelConfig 
     torch.manual_seed(seed)
     sizes = (len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
     if attention:
-        return build_attention_model(ModelConfig(**{**config.__dict__, "attention": True}), *sizes)
+        return build_model(ModelConfig(**{**config.__dict__, "attention": True}), *sizes)
     return build_model(config, *sizes)
 
 
@@ -83,8 +82,7 @@ def test_memorised_pairs_come_back(sample_data):
 def test_from_checkpoint_rebuilds_the_same_translator(tmp_path, sample_data, attention):
     model = make_model(sample_data, attention, seed=3)
     config = ModelConfig(**{**TINY.__dict__, "attention": attention})
-    path = save_checkpoint(tmp_path / "best.pt", model=model, model_config=config, data_config=sample_data.config,
-                           src_vocab=sample_data.src_field.vocab, trg_vocab=sample_data.trg_field.vocab)
+    path = save_checkpoint(tmp_path / "best.pt", model=model, spec=sample_data.spec(config))
     original = Translator(model, sample_data.src_field, sample_data.trg_field)
     restored = Translator.from_checkpoint(path, device="cpu")
     assert restored.translate(SENTENCES, beam_size=2, max_len=8) == original.translate(SENTENCES, beam_size=2, max_len=8)
@@ -92,8 +90,8 @@ def test_from_checkpoint_rebuilds_the_same_translator(tmp_path, sample_data, att
 
 
 def test_checkpoint_without_vocabularies_is_refused_with_the_fix(tmp_path, sample_data):
-    path = save_checkpoint(tmp_path / "bare.pt", model=make_model(sample_data, False), model_config=TINY)
-    with pytest.raises(CheckpointError, match="no vocabularies.*src_vocab="):
+    path = save_checkpoint(tmp_path / "bare.pt", model=make_model(sample_data, False), spec=ModelSpec(TINY))
+    with pytest.raises(CheckpointError, match="no vocabularies.*spec=ModelSpec"):
         Translator.from_checkpoint(path)
     with pytest.raises(FileNotFoundError, match="No checkpoint"):
         Translator.from_checkpoint(tmp_path / "missing.pt")

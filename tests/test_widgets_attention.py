@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 import torch
 
-from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.translator import Translator
@@ -19,7 +18,7 @@ TINY = ModelConfig(emb_dim=16, hidden_dim=16, n_layers=1, dropout=0.0, rnn_type=
 @pytest.fixture(scope="module")
 def translator(sample_data):
     torch.manual_seed(0)
-    model = build_attention_model(ModelConfig(**{**TINY.__dict__, "attention": True}),
+    model = build_model(ModelConfig(**{**TINY.__dict__, "attention": True}),
                                   len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
     return Translator(model, sample_data.src_field, sample_data.trg_field)
 

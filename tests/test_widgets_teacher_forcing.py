@@ -6,7 +6,6 @@ import re
 import pytest
 import torch
 
-from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.config import ModelConfig, replace
 from seq2seq_lib.models import build_model
 from seq2seq_lib.widgets.teacher_forcing import (
@@ -122,7 +121,7 @@ def test_text_and_tensors_give_the_same_trace(model, src_field, trg_field, sampl
 
 def test_attention_model_traces_too(src_field, trg_field, pair):
     torch.manual_seed(0)
-    attention = sensitive(build_attention_model(replace(CONFIG, attention=True), len(src_field.vocab),
+    attention = sensitive(build_model(replace(CONFIG, attention=True), len(src_field.vocab),
                                                 len(trg_field.vocab)))
     src_ids, trg_ids = pair
     for ratio, seed in ((0.0, 0), (0.5, 4), (1.0, 0)):

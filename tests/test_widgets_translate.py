@@ -6,8 +6,8 @@ import html
 import pytest
 import torch
 
-from seq2seq_lib.attention import build_attention_model
 from seq2seq_lib.batching import pad_collate
+from seq2seq_lib.models import build_model
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.translator import Translation, Translator
 from seq2seq_lib.widgets.translate import (
@@ -22,7 +22,7 @@ TINY = ModelConfig(emb_dim=32, hidden_dim=64, n_layers=1, dropout=0.0, rnn_type=
 def memorised(sample_data):
     """A Translator (attention model) that has memorised a few sample pairs, and those (german, english) pairs."""
     torch.manual_seed(0)
-    model = build_attention_model(TINY, len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
+    model = build_model(TINY, len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
     vocab = sample_data.trg_field.vocab
     chosen = [i for i, (_, trg) in enumerate(sample_data.examples["train"]) if vocab.unk_index not in trg][:4]
     batch = pad_collate([sample_data.examples["train"][i] for i in chosen], sample_data.pad_idx)

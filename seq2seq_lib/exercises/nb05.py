@@ -48,8 +48,8 @@ def logits_shape(answer: object) -> tuple[bool, str]:
     if shape == (TRG_VOCAB, BATCH):
         return False, "one row per sentence: logits are (batch, vocab_size), so the batch of 4 comes first."
     if shape == (1, BATCH, TRG_VOCAB):
-        return False, ("that is the shape of a one-step `run` followed by `project`; the one-step forward "
-                       "squeezes the time dimension away, because it always covers exactly one step.")
+        return False, ("that is the shape of the LSTM's output sequence projected as it is; the one-step "
+                       "forward squeezes the time dimension away, because it always covers exactly one step.")
     if shape == (BATCH, HIDDEN_DIM):
         return False, (f"that is the LSTM's output for the step, before fc_out projects its {HIDDEN_DIM} "
                        f"numbers onto the {TRG_VOCAB:,} target tokens.")
@@ -95,7 +95,7 @@ def softmax_exercise(answer: object) -> tuple[bool, str]:
 
 @exercise("05.run_inputs")
 def run_inputs(answer: object) -> tuple[bool, str]:
-    """The tokens a teacher-forced `run` gets as inputs for the target sentence GOLD, in order."""
+    """The tokens the decoder is fed, step by step, under full teacher forcing for the target sentence GOLD."""
     expected = list(GOLD[:-1])
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) \
             or not all(isinstance(token, str) for token in answer):

@@ -133,15 +133,15 @@ def _probe_batches():
 
 @exercise("07.evaluate")
 def evaluate_exercise(answer: object) -> tuple[bool, str]:
-    """A function (model, batches, device) -> mean validation loss per target token, like train.evaluate."""
-    from ..train import evaluate
+    """A function (model, batches, device) -> mean validation loss per target token, like evaluation.evaluate_loss."""
+    from ..evaluation import evaluate_loss
 
     if not isinstance(answer, Callable):
         return False, "answer with a function: def answer(model, batches, device): ... return mean_loss"
     model, batches = _probe_batches()
     device = torch.device("cpu")
-    expected = evaluate(model, batches, None, device)["loss"]
-    teacher_forced = evaluate(model, batches, None, device, teacher_forcing_ratio=1.0)["loss"]
+    expected = evaluate_loss(model, batches, device)["loss"]
+    teacher_forced = evaluate_loss(model, batches, device, teacher_forcing_ratio=1.0)["loss"]
     per_batch = []
     with torch.no_grad():
         for batch in batches:
@@ -167,7 +167,7 @@ def evaluate_exercise(answer: object) -> tuple[bool, str]:
         return False, ("gradients were being tracked: wrap the loop in `with torch.no_grad():` (evaluation "
                        "never calls backward, so tracking only costs memory and time).")
     if math.isclose(value, expected, rel_tol=1e-4):
-        return True, "model.eval(), torch.no_grad(), ratio 0 and a mean per token: what train.evaluate does."
+        return True, "model.eval(), torch.no_grad(), ratio 0 and a mean per token: what evaluation.evaluate_loss does."
     if math.isclose(value, teacher_forced, rel_tol=1e-4):
         return False, ("that is the loss with teacher forcing on. Evaluate with teacher_forcing_ratio=0.0: the "
                        "model must read its own predictions, as when it translates.")

@@ -11,7 +11,7 @@ from numbers import Integral
 
 import torch
 
-from ..attention import masked_softmax
+from ..models.attention import masked_softmax
 from . import exercise
 
 # ---------------------------------------------------------------- 09.mask

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..fields import Field
+from ..models.seq2seq import teacher_forcing_coins
 
 SOURCES = ("start", "gold", "model")
 COLORS = {"start": "#e2e3e5", "gold": "#d4edda", "model": "#fde2c8"}
@@ -44,10 +45,10 @@ class TraceRow(NamedTuple):
 def input_sources(n_steps: int, ratio: float, seed: int) -> list[str]:
     """Where the input of each of the `n_steps` decoder steps comes from, as `Seq2Seq.forward` decides.
 
-    Step 1 always starts from `<sos>`. `forward` draws `torch.rand(n_steps)` from torch's global
-    generator (after `torch.manual_seed(seed)`, say) and feeds step t+1 the gold token when coin t-1
-    is below `ratio`; ratios 0 and 1 draw no coins. Here a private generator seeded with `seed`
-    draws the same numbers, leaving the global one alone.
+    Step 1 always starts from `<sos>`; then `teacher_forcing_coins`, the function `forward` uses,
+    decides each step. `forward` draws from torch's global generator (after
+    `torch.manual_seed(seed)`, say); here a private generator seeded with `seed` draws the same
+    numbers, leaving the global one alone.
 
     >>> input_sources(4, 1.0, seed=0)
     ['start', 'gold', 'gold', 'gold']
@@ -62,11 +63,7 @@ def input_sources(n_steps: int, ratio: float, seed: int) -> list[str]:
         raise ValueError(f"ratio must be a number in [0, 1] (the teacher-forcing ratio), got {ratio!r}.")
     if isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2 ** 63:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    if 0.0 < ratio < 1.0:
-        generator = torch.Generator().manual_seed(int(seed))
-        gold = (torch.rand(n_steps, generator=generator) < ratio).tolist()
-    else:
-        gold = [ratio == 1.0] * n_steps
+    gold = teacher_forcing_coins(n_steps, ratio, torch.Generator().manual_seed(int(seed)))
     return ["start"] + ["gold" if coin else "model" for coin in gold[: n_steps - 1]]
 
 
@@ -106,8 +103,8 @@ def teacher_forcing_trace(model: nn.Module, src: object, trg: object, ratio: flo
     `<sos>`. The model is run with dropout off and left in the mode it was in. Its predictions
     are `model(src, trg, ratio).argmax(-1)[1:]` after `torch.manual_seed(seed)` (in eval mode).
     """
-    if not hasattr(model, "encode") or not hasattr(getattr(model, "decoder", None), "run"):
-        raise TypeError(f"model must be a seq2seq_lib Seq2Seq (with encode and decoder.run), "
+    if not hasattr(model, "encode") or not hasattr(getattr(model, "decoder", None), "step"):
+        raise TypeError(f"model must be a seq2seq_lib Seq2Seq (with encode and decoder.step), "
                         f"got {type(model).__name__}.")
     src_ids, trg_ids = _as_ids(src, src_field, "src"), _as_ids(trg, trg_field, "trg")
     if len(src_ids) == 0:
@@ -127,8 +124,8 @@ def teacher_forcing_trace(model: nn.Module, src: object, trg: object, ratio: flo
         state = model.encode(torch.tensor(src_ids, dtype=torch.long, device=device).unsqueeze(1))  # (S, 1)
         for step, source in enumerate(sources, start=1):
             fed_id = trg_ids[step - 1] if source != "model" else rows[-1].predicted_id
-            features, state = model.decoder.run(trg_tensor.new_tensor([[fed_id]]), state)  # (1, 1, F)
-            probs = torch.softmax(model.decoder.project(features[0, 0]).float(), dim=-1)  # (V,)
+            logits, state, _ = model.decoder.step(trg_tensor.new_tensor([fed_id]), state)  # (1, V)
+            probs = torch.softmax(logits[0].float(), dim=-1)  # (V,)
             predicted_id = int(probs.argmax())
             rows.append(TraceRow(step, source, fed_id, _token(trg_field, fed_id), trg_ids[step],
                                  _token(trg_field, trg_ids[step]), predicted_id,

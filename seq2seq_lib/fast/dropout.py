@@ -8,6 +8,10 @@ element when a uniform draw in [0, 1) is >= p keeps it with probability 1 - p, e
 """
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -35,13 +39,21 @@ def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
     return x * keep.to(x.dtype).mul_(1.0 / (1.0 - p))
 
 
-class Dropout(nn.Dropout):
-    """nn.Dropout (same arguments, same printout) that draws its mask with `dropout` above."""
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.inplace:
-            return super().forward(x)
-        return dropout(x, self.p, self.training)
+def _module_dropout(module: nn.Dropout, x: Tensor) -> Tensor:
+    return dropout(x, module.p, module.training)
 
 
-__all__ = ["Dropout", "dropout"]
+@contextmanager
+def fast_dropout(model: nn.Module) -> Iterator[None]:
+    """Inside this block every nn.Dropout in `model` draws its mask with `dropout` above."""
+    swapped = [module for module in model.modules() if type(module) is nn.Dropout and not module.inplace]
+    for module in swapped:
+        module.forward = functools.partial(_module_dropout, module)  # an instance attribute wins
+    try:
+        yield
+    finally:
+        for module in swapped:
+            del module.forward
+
+
+__all__ = ["dropout", "fast_dropout"]

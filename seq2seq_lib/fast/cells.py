@@ -13,8 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..utils import autocast_state
 from .dropout import dropout
-from .utils import autocast_state
 
 _CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
 # Longest run computed step by step, per device type (any other: 1). A module call carries a
