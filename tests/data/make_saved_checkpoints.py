@@ -1,8 +1,10 @@
 """Write the two small checkpoints that tests/test_saved_checkpoints.py loads, and what they scored.
 
-The files were written by the library as it stood when the textbook models and the engine were
-split apart, so the test proves that checkpoints saved before that change still load and give
-the same numbers. Run from the repository root: `python tests/data/make_saved_checkpoints.py`.
+The committed files were written by the library as it stood just before the textbook models and
+the engine were split apart (with that version's builders and save_checkpoint arguments; this
+script now speaks the current API), so the test proves that checkpoints saved before the change
+still load and give the same numbers. Run from the repository root:
+`python tests/data/make_saved_checkpoints.py` (it overwrites them).
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import torch
 
 from seq2seq_lib.checkpoint import save_checkpoint
 from seq2seq_lib.config import ModelConfig
+from seq2seq_lib.models import build_model
 from seq2seq_lib.prepare import prepare_data
 from seq2seq_lib.translator import Translator
 from seq2seq_lib.utils import set_seed
@@ -25,11 +28,7 @@ CONFIGS = {"classic": ModelConfig(emb_dim=8, hidden_dim=16, n_layers=2, dropout=
 
 
 def build(config: ModelConfig, data):
-    if config.attention:
-        from seq2seq_lib.attention import build_attention_model as builder
-    else:
-        from seq2seq_lib.models import build_model as builder
-    return builder(config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx, data.sos_idx)
+    return build_model(config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx, data.sos_idx)
 
 
 def scores(model, data) -> dict:
@@ -62,8 +61,7 @@ def main() -> None:
         set_seed(0)
         model = build(config, data)
         train_briefly(model, data)
-        save_checkpoint(HERE / f"saved_{name}.pt", model=model, model_config=config, data_config=data.config,
-                        src_vocab=data.src_field.vocab, trg_vocab=data.trg_field.vocab, save_rng=False)
+        save_checkpoint(HERE / f"saved_{name}.pt", model=model, spec=data.spec(config))
         expected[name] = scores(model, data)
     (HERE / "saved_checkpoints.json").write_text(json.dumps(expected, indent=1) + "\n")
 
