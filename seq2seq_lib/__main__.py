@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .config import PRECISION_CHOICES
 from .data import BASE_URL, DataError
 from .files import write_json
 from .runs import BEST, HISTORY, LAST, SETTINGS
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--overwrite", action="store_true",
                        help="start afresh even though OUT already holds a run (its checkpoints are replaced)")
     train.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    train.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default=None,
+    train.add_argument("--precision", choices=PRECISION_CHOICES, default=None,
                        help="auto = bf16 on a CPU where it runs and is faster, else fp32 (default: the profile's)")
     train.add_argument("--fast", action=argparse.BooleanOptionalAction, default=None,
                        help="train with the engine (default), or with --no-fast the textbook code: the same "
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--beam", type=_positive_int, default=1, help="beam size for BLEU (1 = greedy)")
     evaluate.add_argument("--no-bleu", action="store_true", help="only loss and perplexity")
     evaluate.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
-    evaluate.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"], default="fp32",
+    evaluate.add_argument("--precision", choices=PRECISION_CHOICES, default="fp32",
                           help="precision for decoding (loss is always fp32); bf16 decodes batches several "
                                "times faster on recent CPUs (default: fp32)")
     evaluate.add_argument("--fast", action=argparse.BooleanOptionalAction, default=True,

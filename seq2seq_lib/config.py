@@ -17,6 +17,7 @@ SPECIALS = ("<unk>", "<pad>", "<sos>", "<eos>")
 UNK, PAD, SOS, EOS = SPECIALS
 PROFILE_ENV = "SEQ2SEQ_PROFILE"
 RNN_TYPES = ("lstm", "gru")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # "auto" picks what runs and is faster (seq2seq_lib.precision)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -80,7 +81,7 @@ class TrainConfig:
     lr_decay: float = 1.0  # multiply the learning rate by this once per epoch ...
     lr_decay_after: int = 0  # ... after this many epochs at the full rate
     seed: int = 1234
-    precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
+    precision: str = "auto"  # one of PRECISION_CHOICES
     fast: bool = True  # train with the engine (seq2seq_lib.fast), which computes what the textbook code does
 
     def __post_init__(self) -> None:
@@ -97,8 +98,8 @@ class TrainConfig:
         _check(self.clip > 0, f"clip must be positive, got {self.clip!r}; 1.0 is the classic value.")
         _check(0.0 <= self.teacher_forcing_ratio <= 1.0,
                f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio!r}.")
-        _check(self.precision in ("auto", "fp32", "bf16", "fp16"),
-               f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {self.precision!r}.")
+        _check(self.precision in PRECISION_CHOICES,
+               f"precision must be one of {', '.join(PRECISION_CHOICES)}, got {self.precision!r}.")
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,7 @@ def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: i
                          f"{getattr(src, 'dtype', type(src))} {tuple(getattr(src, 'shape', ()))}; "
                          "use Field.process(sentences) (or .t() a (batch, seq_len) tensor).")
     _check_lengths_type(src, src_lengths)
-    if isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1:
-        raise ValueError(f"max_len must be a positive integer, got {max_len!r}; 50 suits Multi30k.")
+    check_decode_options(max_len=max_len)
     vocab_size = model.decoder.vocab_size
     for name, idx in (("sos_idx", sos_idx), ("eos_idx", eos_idx)):
         if isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx < vocab_size:
@@ -182,6 +181,17 @@ def _stack_attention(attns: list[list[Tensor]], src: Tensor, src_lengths: Tensor
     return [torch.stack(rows)[:, :length].cpu() for rows, length in zip(attns, lengths)]
 
 
+def check_decode_options(beam_size: object = 1, max_len: object = 50) -> None:
+    """Raise a ValueError naming the fix when beam_size or max_len is not a positive integer.
+
+    >>> check_decode_options(5, 50)
+    """
+    for name, value, hint in (("beam_size", beam_size, "1 is greedy decoding, 5 is typical"),
+                              ("max_len", max_len, "50 suits Multi30k")):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}; {hint}.")
+
+
 def length_normalised(log_prob: float, length: int, length_penalty: float = 1.0) -> float:
     """The score beam search ranks by: log_prob / length ** length_penalty.
 
@@ -206,8 +216,7 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None
     equals greedy decoding.
     """
     _check(model, src, src_lengths, max_len, sos_idx, eos_idx)
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}; 1 is greedy, 5 is typical.")
+    check_decode_options(beam_size, max_len)
     if not isinstance(length_penalty, (int, float)) or not length_penalty >= 0:
         raise ValueError(f"length_penalty must be a number >= 0, got {length_penalty!r}; "
                          "0 ranks by raw log-probability, 1 by log-probability per token.")
@@ -277,4 +286,4 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None
 
 
 __all__ = ["Decoded", "has_attention", "select_state", "decoder_step", "evaluating", "greedy_decode",
-           "beam_search", "length_normalised"]
+           "beam_search", "check_decode_options", "length_normalised"]

@@ -18,6 +18,7 @@ from . import fast as engine
 from .batching import BucketIterator, check_batches, progress_bar
 from .checkpoint import load_checkpoint
 from .data import load_multi30k
+from .decode import check_decode_options
 from .metrics import evaluate_bleu, perplexity
 from .precision import autocast
 from .prepare import numericalize_pairs
@@ -57,8 +58,7 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
     """
     if split not in ("train", "val", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'val' or 'test'.")
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be an integer >= 1, got {beam_size!r}; 1 means greedy decoding.")
+    check_decode_options(beam_size)
     device = available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
     checkpoint = load_checkpoint(path, map_location=device)
     translator = Translator.from_loaded(checkpoint, device=device, precision=precision, fast=fast)

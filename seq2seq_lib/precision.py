@@ -16,8 +16,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-PRECISIONS = ("fp32", "bf16", "fp16")
-CHOICES = ("auto",) + PRECISIONS
+from .config import PRECISION_CHOICES
+
+CHOICES = PRECISION_CHOICES
+PRECISIONS = tuple(choice for choice in CHOICES if choice != "auto")  # what "auto" resolves to
 # x86 instruction sets with bf16 arithmetic in hardware (Linux /proc/cpuinfo names); where bf16 runs
 # only emulated it is slower than fp32 for this model, so "auto" does not choose it.
 NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")

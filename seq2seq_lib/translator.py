@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, vocabs_from_checkpoint
-from .decode import beam_search, greedy_decode, has_attention
+from .decode import beam_search, check_decode_options, greedy_decode, has_attention
 from .fields import Field, check_sentence
 from .precision import autocast, resolve_precision
 
@@ -40,17 +40,6 @@ class Translation:
     def output_labels(self) -> list[str]:
         """One label per decoder step (rows of `attention`): the words, then <eos> if produced."""
         return self.tokens + ["<eos>"] if self.ended else list(self.tokens)
-
-
-def check_decode_options(beam_size: object, max_len: object) -> None:
-    """Raise a ValueError naming the fix when beam_size or max_len is not a positive integer.
-
-    >>> check_decode_options(5, 50)
-    """
-    for name, value, hint in (("beam_size", beam_size, "1 is greedy decoding, 5 is typical"),
-                              ("max_len", max_len, "50 suits Multi30k")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}; {hint}.")
 
 
 class Translator:
@@ -195,4 +184,4 @@ class Translator:
         return results[0] if single else results
 
 
-__all__ = ["Translation", "Translator", "check_decode_options", "DEFAULT_MAX_SRC_LEN"]
+__all__ = ["Translation", "Translator", "DEFAULT_MAX_SRC_LEN"]

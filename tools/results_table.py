@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seq2seq_lib.checkpoint import load_checkpoint  # noqa: E402
+from seq2seq_lib.runs import BEST  # noqa: E402
 
 COLUMNS = ("run", "source", "lr (decay)", "batch", "precision", "seed", "best epoch", "val loss", "test loss",
            "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
@@ -31,9 +32,9 @@ def _evaluation(folder: Path, beam: int) -> dict:
 
 def row(folder: Path) -> list[str]:
     """One table row for a run folder; '-' where an evaluation is missing."""
-    if not (folder / "best.pt").is_file():
+    if not (folder / BEST).is_file():
         raise SystemExit(f"{folder} has no best.pt; pass folders written by `python -m seq2seq_lib train --out`.")
-    checkpoint = load_checkpoint(folder / "best.pt")
+    checkpoint = load_checkpoint(folder / BEST)
     train, data = checkpoint["train_config"], checkpoint.get("data_config") or {}
     full_history = folder / "history.json"  # best.pt's own history stops at the best epoch
     history = json.loads(full_history.read_text()) if full_history.is_file() else checkpoint["history"]

@@ -13,7 +13,8 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ..translator import Translation, Translator, check_decode_options
+from ..decode import check_decode_options
+from ..translator import Translation, Translator
 
 MAX_CHARS = 300
 WAITING_HTML = "<i>Translating…</i>"  # shown while the model works
