@@ -98,7 +98,8 @@ class Translator:
         if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
             raise CheckpointError(f"{where} has no vocabularies, so its ids cannot be turned back into "
                                   "words. Use a checkpoint written by fit(), or save one with "
-                                  "save_checkpoint(..., spec=ModelSpec(model_config, src_field.vocab, trg_field.vocab)).")
+                                  "save_checkpoint(..., spec=ModelSpec(model_config, src_field.vocab, "
+                                  "trg_field.vocab)).")
         src_vocab, trg_vocab = vocabs_from_checkpoint(checkpoint)
         data = checkpoint.get("data_config") or {}
         fields = []

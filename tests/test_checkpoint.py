@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from seq2seq_lib import checkpoint as ckpt
-from seq2seq_lib.checkpoint import (CheckpointError, ModelSpec, check_compatible, load_checkpoint, model_from_checkpoint,
+from seq2seq_lib.checkpoint import (CheckpointError, ModelSpec, check_compatible, load_checkpoint,
+                                    model_from_checkpoint,
                                     rng_state, save_checkpoint, set_rng_state, vocabs_from_checkpoint)
 from seq2seq_lib.config import DataConfig, ModelConfig, TrainConfig
 from seq2seq_lib.models import build_model
@@ -111,7 +112,8 @@ def test_mismatched_vocab_or_config_names_the_problem_and_the_fix(tmp_path):
     checkpoint = load_checkpoint(save(tmp_path / "best.pt", model, optimizer))
     check_compatible(checkpoint, SPEC)
     bigger = Vocab(TRG_VOCAB.itos + ["extra"])
-    with pytest.raises(CheckpointError, match=rf"trg vocabulary has {len(bigger)} entries here but {len(TRG_VOCAB)} .*Fix"):
+    mismatch = rf"trg vocabulary has {len(bigger)} entries here but {len(TRG_VOCAB)} .*Fix"
+    with pytest.raises(CheckpointError, match=mismatch):
         check_compatible(checkpoint, replace(SPEC, trg_vocab=bigger))
     with pytest.raises(CheckpointError, match="model_config.hidden_dim is 512 here but 16"):
         check_compatible(checkpoint, replace(SPEC, model_config=replace(CONFIG, hidden_dim=512)))

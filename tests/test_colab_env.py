@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = [path for pattern in ("[0-9][0-9]_*.ipynb", "A[0-9]_*.ipynb")  # the series, then the appendices
+             for path in sorted((REPO_ROOT / "notebooks").glob(pattern))]
 REQUIRE_ENV = "SEQ2SEQ_REQUIRE_COLAB"
 # Colab's pinned versions; the venv must hold exactly these for the checks to mean anything.
 COLAB_PINS = {"ipykernel": "6.17.1", "ipython": "7.34.0", "jupyter-client": "7.4.9", "notebook": "6.5.7",

@@ -133,7 +133,7 @@ def _probe_batches():
 
 @exercise("07.evaluate")
 def evaluate_exercise(answer: object) -> tuple[bool, str]:
-    """A function (model, batches, device) -> mean validation loss per target token, like evaluation.evaluate_loss."""
+    """A function (model, batches, device) -> mean validation loss per target token, as evaluate_loss gives."""
     from ..evaluation import evaluate_loss
 
     if not isinstance(answer, Callable):

@@ -63,7 +63,8 @@ def alignment_of(translator: Translator, text: str, beam_size: int = 1, max_len:
     if not has_attention(translator.model):
         raise TypeError("This Translator's model has no attention (the classic encoder-decoder reads one "
                         "context vector), so there is nothing to show; use a model from "
-                        "models.build_model(replace(config, attention=True), ...) or a checkpoint trained with attention.")
+                        "models.build_model(replace(config, attention=True), ...) or a checkpoint trained "
+                        "with attention.")
     result = translator.translate(text, beam_size=beam_size, max_len=max_len, details=True)
     weights = result.attention.float().numpy()
     return Alignment(list(result.source), result.output_labels, weights, result.text)
