@@ -1,8 +1,11 @@
 """The engine: the textbook models of `seq2seq_lib.models`, trained and decoded faster.
 
-Nothing here changes what a model computes; tests/test_fast.py checks that its losses and
-gradients equal the textbook's. It is chosen by one flag, `fast=True`, the default of `fit`,
-`Translator`, the command line and the benchmarks; `fast=False` runs the textbook code.
+Nothing here changes what a model computes: tests/test_fast.py checks that its losses,
+gradients and decoder steps equal the textbook's (in eval mode, or with dropout at 0). With
+dropout on, the engine draws its masks another way (a CPU mask from `torch.rand`, one mask for a
+whole stretch of steps), so the two drop different units: the same distribution, other samples.
+It is chosen by one flag, `fast=True`, the default of `fit`, `Translator`, the command line and
+the benchmarks; `fast=False` runs the textbook code.
 What it does differently:
 
 1. Block teacher forcing (`loss`): the coins are drawn before decoding, so every stretch of
