@@ -36,14 +36,15 @@ def execute(path: Path, timeout: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: the series, then the appendices (A1_...)")
     parser.add_argument("--profile", default="ci", choices=["ci", "full"])
     parser.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
     parser.add_argument("--json", type=Path, help="also write the timings here as JSON")
     args = parser.parse_args(argv)
     os.environ["SEQ2SEQ_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    paths = args.notebooks or sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    paths = args.notebooks or [path for pattern in ("[0-9][0-9]_*.ipynb", "A[0-9]_*.ipynb")
+                               for path in sorted((ROOT / "notebooks").glob(pattern))]
     timings, failed = {}, []
     for path in paths:
         try:

@@ -28,7 +28,9 @@ def read_repo(root: Path = ROOT) -> str:
 
 
 def files_with_links(root: Path = ROOT) -> list[Path]:
-    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")) + [root / "README.md"]
+    notebooks = root / "notebooks"
+    return (sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("A[0-9]_*.ipynb"))
+            + [root / "README.md"])
 
 
 def install_requirement(repo: str) -> str:
