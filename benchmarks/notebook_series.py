@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from run_notebooks import execute  # noqa: E402
+from run_notebooks import execute, series  # noqa: E402
 
 
 def main() -> int:
@@ -30,7 +30,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "notebooks"
         shutil.copytree(ROOT / "notebooks", copy, ignore=shutil.ignore_patterns("runs", ".ipynb_checkpoints"))
-        for path in sorted(copy.glob("[0-9][0-9]_*.ipynb")):
+        for path in series(copy):
             seconds[path.name] = round(execute(path, timeout=900), 1)
             print(f"{path.name:40s} {seconds[path.name]:7.1f} s", flush=True)
     total = round(sum(seconds.values()), 1)

@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import subprocess
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = [path for pattern in ("[0-9][0-9]_*.ipynb", "A[0-9]_*.ipynb")  # the series, then the appendices
-             for path in sorted((REPO_ROOT / "notebooks").glob(pattern))]
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+from run_notebooks import series  # noqa: E402
+
+NOTEBOOKS = series(REPO_ROOT / "notebooks")  # the series, then the appendices
 REQUIRE_ENV = "SEQ2SEQ_REQUIRE_COLAB"
 # Colab's pinned versions; the venv must hold exactly these for the checks to mean anything.
 COLAB_PINS = {"ipykernel": "6.17.1", "ipython": "7.34.0", "jupyter-client": "7.4.9", "notebook": "6.5.7",

@@ -1,16 +1,15 @@
 """tools/set_repo_url.py: one command moves every badge, install cell and link to another repository."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("set_repo_url", REPO_ROOT / "tools" / "set_repo_url.py")
-set_repo_url = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(set_repo_url)
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import set_repo_url  # noqa: E402
 
 
 @pytest.fixture()

@@ -20,6 +20,11 @@ from nbclient.exceptions import CellExecutionError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def series(folder: Path) -> list[Path]:
+    """The notebooks of the series in reading order: 01_... to 99_..., then the appendices A1_..."""
+    return [path for pattern in ("[0-9][0-9]_*.ipynb", "A[0-9]_*.ipynb") for path in sorted(folder.glob(pattern))]
+
+
 def execute(path: Path, timeout: int) -> float:
     """Run one notebook on a fresh kernel in its own folder and write it back atomically."""
     notebook = nbformat.read(path, as_version=4)
@@ -43,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ["SEQ2SEQ_PROFILE"] = args.profile
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    paths = args.notebooks or [path for pattern in ("[0-9][0-9]_*.ipynb", "A[0-9]_*.ipynb")
-                               for path in sorted((ROOT / "notebooks").glob(pattern))]
+    paths = args.notebooks or series(ROOT / "notebooks")
     timings, failed = {}, []
     for path in paths:
         try:

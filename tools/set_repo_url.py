@@ -16,6 +16,8 @@ import re
 import sys
 from pathlib import Path
 
+from run_notebooks import series  # the same folder: tools/
+
 ROOT = Path(__file__).resolve().parent.parent
 REPO_FILE = ROOT / "tools" / "repo_url.txt"
 REPO_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
@@ -28,9 +30,7 @@ def read_repo(root: Path = ROOT) -> str:
 
 
 def files_with_links(root: Path = ROOT) -> list[Path]:
-    notebooks = root / "notebooks"
-    return (sorted(notebooks.glob("[0-9][0-9]_*.ipynb")) + sorted(notebooks.glob("A[0-9]_*.ipynb"))
-            + [root / "README.md"])
+    return series(root / "notebooks") + [root / "README.md"]
 
 
 def install_requirement(repo: str) -> str:
