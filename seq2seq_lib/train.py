@@ -71,7 +71,7 @@ class StepOptions:
     clip: float = 1.0
     teacher_forcing_ratio: float = 0.5
     precision: str = "fp32"  # resolved: "fp32", "bf16" or "fp16" (see seq2seq_lib.precision)
-    fast: bool = True  # the engine (seq2seq_lib.fast) or the textbook Seq2Seq.loss: the same numbers
+    fast: bool = True  # the engine (seq2seq_lib.fast) or the textbook Seq2Seq.loss; equal without dropout
     scaler: torch.amp.GradScaler | None = None  # fp16 only
 
     def __post_init__(self) -> None:
