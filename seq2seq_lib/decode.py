@@ -215,8 +215,8 @@ def beam_search(model: nn.Module, src: Tensor, src_lengths: Tensor | None = None
     dropped from the batch. `length_penalty=0` ranks by plain log-probability; beam_size=1
     equals greedy decoding.
     """
-    _check(model, src, src_lengths, max_len, sos_idx, eos_idx)
-    check_decode_options(beam_size, max_len)
+    _check(model, src, src_lengths, max_len, sos_idx, eos_idx)  # max_len among the rest
+    check_decode_options(beam_size)
     if not isinstance(length_penalty, (int, float)) or not length_penalty >= 0:
         raise ValueError(f"length_penalty must be a number >= 0, got {length_penalty!r}; "
                          "0 ranks by raw log-probability, 1 by log-probability per token.")
