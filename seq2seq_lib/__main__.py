@@ -1,10 +1,12 @@
-"""Command line: `python -m seq2seq_lib train ...` and `python -m seq2seq_lib evaluate CHECKPOINT`.
+"""Command line: `python -m seq2seq_lib train ...`, `evaluate CHECKPOINT` and `translate SENTENCE...`.
 
 Examples:
   python -m seq2seq_lib train --profile full --epochs 10 --out runs/classic
   python -m seq2seq_lib train --profile full --model attention --out runs/attention
   python -m seq2seq_lib train --out runs/classic --resume          # carry on after an interruption
   python -m seq2seq_lib evaluate runs/classic/best.pt --beam 5
+  python -m seq2seq_lib evaluate --pretrained attention --json attention.json
+  python -m seq2seq_lib translate --pretrained attention "Zwei Hunde spielen im Schnee."
 
 Exit status: 0 done, 1 training failed (e.g. the loss became NaN), 2 a value, file or folder that
 cannot work (the message names the option to change), 130 interrupted (Ctrl-C).
@@ -118,12 +120,12 @@ def _clear_run(out: Path) -> None:
         (out / name).unlink(missing_ok=True)
 
 
-def _device(name: str | None) -> torch.device:
+def _device(name: str | None, verbose: bool = True) -> torch.device:
     """The device for --device; one that is misspelt or missing here names the command-line fix."""
     from .utils import DeviceError, get_device
 
     try:
-        return get_device(name)
+        return get_device(name, verbose=verbose)
     except DeviceError as error:
         raise UsageError(f"{error.problem}; {DEVICE_FIX}") from None
 
@@ -167,15 +169,21 @@ def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, Trai
 
     profile = get_profile(args.profile)
     args.model = args.model or "classic"
-    model_config = replace(profile.model, attention=args.model == "attention",
-                           rnn_type="gru" if args.model == "gru" else profile.model.rnn_type)
+    if args.model == "gru" and args.rnn == "lstm":
+        raise UsageError("--model gru is the classic model with GRUs; drop --rnn lstm, or use --model classic.")
+    rnn_type = "gru" if args.model == "gru" else args.rnn or profile.model.rnn_type
+    sizes = {k: v for k, v in (("emb_dim", args.emb_dim), ("hidden_dim", args.hidden_dim),
+                               ("n_layers", args.layers), ("dropout", args.dropout)) if v is not None}
+    model_config = replace(profile.model, attention=args.model == "attention", rnn_type=rnn_type, **sizes)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision), ("fast", args.fast),
                                    ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
                                    ("lr_decay_after", args.lr_decay_after)) if v is not None}
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
-                                        ("batch_size", args.batch_size)) if v is not None}
-    profile = replace(profile, data=replace(profile.data, **data_overrides))
-    return profile, model_config, replace(profile.train, **overrides)
+                                        ("batch_size", args.batch_size), ("min_freq", args.min_freq))
+                      if v is not None}
+    train_config = replace(profile.train, **overrides)
+    profile = replace(profile, data=replace(profile.data, **data_overrides), model=model_config, train=train_config)
+    return profile, model_config, train_config
 
 
 def _build_model(model_config: ModelConfig, data: Prepared) -> torch.nn.Module:
@@ -191,7 +199,9 @@ def _settings(args: argparse.Namespace, profile: Profile, train_config: TrainCon
             "precision": train_config.precision, "fast": train_config.fast, "lr": train_config.lr,
             "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
             "seed": train_config.seed, "batch_size": profile.data.batch_size,
-            "reverse_src": profile.data.reverse_src, "sample": bool(args.sample),
+            "reverse_src": profile.data.reverse_src, "min_freq": profile.data.min_freq,
+            "emb_dim": profile.model.emb_dim, "hidden_dim": profile.model.hidden_dim,
+            "layers": profile.model.n_layers, "rnn": profile.model.rnn_type, "dropout": profile.model.dropout, "sample": bool(args.sample),
             "data_dir": None if args.data_dir is None else str(args.data_dir)}
 
 
@@ -213,26 +223,57 @@ def _fit_saving_history(*args: Any, out_dir: Path, **kwargs: Any) -> History:
     return history
 
 
-def run_evaluate(args: argparse.Namespace) -> int:
-    """`evaluate`: check the checkpoint and --json path first, then score the checkpoint."""
-    from .evaluation import evaluate_checkpoint
+def _check_model_choice(args: argparse.Namespace) -> None:
+    """Exactly one of a checkpoint or --pretrained; a checkpoint must be a file, a name must be shipped."""
+    from .pretrained import available
 
-    if not args.checkpoint.is_file():
+    option = "CHECKPOINT" if args.command == "evaluate" else "--checkpoint PATH"
+    if args.checkpoint is None and args.pretrained is None:
+        raise UsageError(f"{args.command} needs a model: pass {option} (a best.pt written by train) or "
+                         f"--pretrained NAME (one of: {', '.join(available())}).")
+    if args.pretrained is not None and args.pretrained not in available():
+        raise UsageError(f"--pretrained {args.pretrained}: no such model; choose one of: {', '.join(available())}.")
+    if args.checkpoint is not None and not args.checkpoint.is_file():
         kind = "is a folder" if args.checkpoint.is_dir() else "does not exist"
         raise UsageError(f"The checkpoint {args.checkpoint} {kind}; pass a best.pt or last.pt written by "
-                         "`train` (in its --out folder).")
+                         "`train` (in its --out folder), or --pretrained NAME.")
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    """`evaluate`: check the model and --json path first, then score the checkpoint or pretrained model."""
+    from .evaluation import evaluate_checkpoint, evaluate_pretrained
+
+    _check_model_choice(args)
     _check_data_dir(args.data_dir)
     if args.json is not None:
         _check_output_file(args.json, "--json")
-        if args.json.resolve() == args.checkpoint.resolve():
+        if args.checkpoint is not None and args.json.resolve() == args.checkpoint.resolve():
             raise UsageError(f"--json {args.json} would overwrite the checkpoint; name another file.")
-    results = evaluate_checkpoint(args.checkpoint, split=args.split, beam_size=args.beam,
-                                  bleu=not args.no_bleu, device=_device(args.device), root=args.data_dir,
-                                  precision=args.precision, fast=args.fast)
+    options = dict(split=args.split, beam_size=args.beam, bleu=not args.no_bleu, device=_device(args.device),
+                   root=args.data_dir, precision=args.precision, fast=args.fast)
+    results = (evaluate_pretrained(args.pretrained, **options) if args.pretrained is not None
+               else evaluate_checkpoint(args.checkpoint, **options))
     for key, value in results.items():
-        print(f"{key:>24s}: {value:.3f}" if isinstance(value, float) else f"{key:>24s}: {value}")
+        print(f"{key:>26s}: {value:.3f}" if isinstance(value, float) else f"{key:>26s}: {value}")
     if args.json is not None:
         write_json(args.json, results)
+    return 0
+
+
+def run_translate(args: argparse.Namespace) -> int:
+    """`translate`: one English line per German sentence given (or per line of standard input)."""
+    from .translator import Translator
+
+    _check_model_choice(args)
+    sentences = args.sentences or [line.strip() for line in sys.stdin if line.strip()]
+    if not sentences:
+        raise UsageError('translate needs German text: pass sentences in quotes, e.g. "Ein Hund rennt.", or '
+                         "pipe lines into standard input.")
+    device = _device(args.device, verbose=False)  # standard output holds the translations only
+    translator = (Translator.from_pretrained(args.pretrained, device=device) if args.pretrained is not None
+                  else Translator.from_checkpoint(args.checkpoint, device=device))
+    for translation in translator.translate(sentences, beam_size=args.beam):
+        print(translation)
     return 0
 
 
@@ -242,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return run_train(args) if args.command == "train" else run_evaluate(args)
+    commands = {"train": run_train, "evaluate": run_evaluate, "translate": run_translate}
+    return commands[args.command](args)
 
 
 def cli(argv: list[str] | None = None) -> int:

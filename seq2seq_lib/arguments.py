@@ -5,6 +5,8 @@ Examples:
   python -m seq2seq_lib train --profile full --model attention --out runs/attention
   python -m seq2seq_lib train --out runs/classic --resume          # carry on after an interruption
   python -m seq2seq_lib evaluate runs/classic/best.pt --beam 5
+  python -m seq2seq_lib evaluate --pretrained attention --json attention.json
+  python -m seq2seq_lib translate --pretrained attention "Zwei Hunde spielen im Schnee."
 """
 from __future__ import annotations
 
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seq2seq_lib", description="Train and evaluate the series' German->English translators.",
         epilog=__doc__.split("Examples:")[1] and "Examples:" + __doc__.split("Examples:")[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,translate}")
 
     train = commands.add_parser("train", help="train a model on Multi30k and keep the best checkpoint",
                                 description="Train on Multi30k. Writes OUT/best.pt (lowest validation loss) "
@@ -94,11 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="use the bundled sample instead of Multi30k")
     train.add_argument("--reverse-src", action="store_true", default=None,
                        help="feed each German sentence backwards (Sutskever et al., 2014); off in the classic recipe")
+    sizes = train.add_argument_group("model and vocabulary sizes (default: the profile's)")
+    sizes.add_argument("--emb-dim", type=_positive_int, default=None, help="embedding size (full: 256)")
+    sizes.add_argument("--hidden-dim", type=_positive_int, default=None, help="RNN hidden size (full: 512)")
+    sizes.add_argument("--layers", type=_positive_int, default=None, help="stacked RNN layers (full: 2)")
+    sizes.add_argument("--rnn", choices=("lstm", "gru"), default=None,
+                       help="the recurrent cell (full: lstm; --model gru is --model classic --rnn gru)")
+    sizes.add_argument("--dropout", type=_finite_float, default=None, help="dropout probability in [0, 1) (full: 0.5)")
+    sizes.add_argument("--min-freq", type=_positive_int, default=None,
+                       help="keep training-set words seen at least this often (full: 2)")
 
-    evaluate = commands.add_parser("evaluate", help="test loss, perplexity and BLEU of a checkpoint",
-                                   description="Evaluate a checkpoint: loss and perplexity with teacher "
-                                               "forcing off, and BLEU of greedy or beam-search output.")
-    evaluate.add_argument("checkpoint", type=Path, help="a best.pt or last.pt written by train")
+    evaluate = commands.add_parser("evaluate", help="test loss, perplexity, BLEU and chrF of a checkpoint",
+                                   description="Evaluate a checkpoint or a shipped pretrained model: loss and "
+                                               "perplexity with teacher forcing on and off, and BLEU and chrF "
+                                               "of greedy or beam-search output.")
+    _add_model_choice(evaluate)
     evaluate.add_argument("--split", choices=["val", "test"], default="test", help="default: test")
     evaluate.add_argument("--beam", type=_positive_int, default=1, help="beam size for BLEU (1 = greedy)")
     evaluate.add_argument("--no-bleu", action="store_true", help="only loss and perplexity")
@@ -110,7 +122,28 @@ def build_parser() -> argparse.ArgumentParser:
                           help="decode with the engine (default), or with --no-fast the textbook decoder")
     evaluate.add_argument("--data-dir", type=Path, default=None, help="folder with the Multi30k .gz files")
     evaluate.add_argument("--json", type=Path, default=None, help="also write the results to this file")
+
+    translate = commands.add_parser("translate", help="translate German sentences with a checkpoint or a "
+                                                      "shipped pretrained model",
+                                    description="Translate each SENTENCE (or, with none, each line of standard "
+                                                "input) from German to English; one translation per line.")
+    _add_model_choice(translate, positional=False)
+    translate.add_argument("sentences", nargs="*", metavar="SENTENCE", help="German text (quote each sentence)")
+    translate.add_argument("--beam", type=_positive_int, default=1, help="beam size (1 = greedy)")
+    translate.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     return parser
+
+
+def _add_model_choice(command: argparse.ArgumentParser, positional: bool = True) -> None:
+    """A checkpoint (positional, or --checkpoint) or --pretrained NAME: exactly one is needed."""
+    choice = command.add_mutually_exclusive_group()
+    help_checkpoint = "a best.pt or last.pt written by train"
+    if positional:
+        choice.add_argument("checkpoint", type=Path, nargs="?", default=None, help=help_checkpoint)
+    else:
+        choice.add_argument("--checkpoint", type=Path, default=None, help=help_checkpoint)
+    choice.add_argument("--pretrained", metavar="NAME", default=None,
+                        help="a model shipped with the package, trained on all of Multi30k (attention, classic)")
 
 
 __all__ = ["MODELS", "build_parser"]

@@ -1,5 +1,8 @@
 """The command line: `python -m seq2seq_lib train` and `evaluate`, end to end on small data."""
+import io
 import json
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +21,8 @@ import results_table  # noqa: E402
 def test_help_names_every_train_option():
     text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
     for option in ("--profile", "--model", "--epochs", "--out", "--resume", "--lr-decay", "--lr-decay-after",
-                   "--reverse-src", "--batch-size"):
+                   "--reverse-src", "--batch-size", "--emb-dim", "--hidden-dim", "--layers", "--rnn", "--dropout",
+                   "--min-freq"):
         assert option in text
 
 
@@ -36,6 +40,24 @@ def test_train_on_the_sample_writes_checkpoints_history_and_the_chosen_schedule(
     assert "best validation loss" in capsys.readouterr().out
     with pytest.raises(ValueError, match="already finished 2 epoch"):
         main(args + ["--resume"])
+
+
+def test_size_options_shape_the_model_and_are_kept_for_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out), "--precision", "fp32",
+                 "--model", "attention", "--rnn", "gru", "--layers", "1", "--emb-dim", "16", "--hidden-dim", "24",
+                 "--dropout", "0.1", "--min-freq", "3"]) == 0
+    checkpoint = load_checkpoint(out / "best.pt")
+    assert checkpoint["model_config"] == {"emb_dim": 16, "hidden_dim": 24, "n_layers": 1, "dropout": 0.1,
+                                          "rnn_type": "gru", "attention": True}
+    assert checkpoint["data_config"]["min_freq"] == 3
+    assert "emb=16 hidden=24 layers=1, 1 epoch(s)" in capsys.readouterr().out
+    settings = json.loads((out / "run.json").read_text())
+    assert (settings["rnn"], settings["layers"], settings["min_freq"]) == ("gru", 1, 3)
+    with pytest.raises(ValueError, match="was trained with hidden_dim=24, not 32"):
+        main(["train", "--out", str(out), "--resume", "--epochs", "2", "--hidden-dim", "32"])
+    with pytest.raises(ValueError, match="--model gru is the classic model with GRUs"):
+        main(["train", "--sample", "--out", str(tmp_path / "other"), "--model", "gru", "--rnn", "lstm"])
 
 
 def test_resume_needs_only_the_folder_and_refuses_a_changed_setting(tmp_path, monkeypatch):
@@ -71,11 +93,14 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
     results = json.loads(report.read_text())
     assert results["split"] == "val" and results["sentences"] == 1014
     assert results["decode_precision"] == resolve_precision("auto", "cpu")  # bf16 only where it runs
-    assert results["perplexity"] == pytest.approx(torch.tensor(results["loss"]).exp().item(), rel=1e-5)
+    for kind in ("teacher_forced", "free_running"):
+        assert results[f"perplexity_{kind}"] == pytest.approx(math.exp(results[f"loss_{kind}"]), rel=1e-5)
     assert 0.0 <= results["bleu_tokens"] <= 100.0 and "nrefs:1" in results["sacrebleu_signature"]
-    assert "perplexity" in capsys.readouterr().out
+    assert 0.0 < results["chrf"] <= 100.0 and results["chrf_signature"].startswith("nrefs:1")
+    assert "perplexity_teacher_forced" in capsys.readouterr().out
     table_row = dict(zip(results_table.COLUMNS, results_table.row(out)))
-    assert table_row["test ppl"] == f"{results['perplexity']:.2f}" and table_row["token BLEU beam 5"] == "-"
+    assert table_row["test ppl"] == f"{results['perplexity_free_running']:.2f}"
+    assert table_row["token BLEU beam 5"] == "-"
     assert table_row["source"] == "as written" and table_row["best epoch"] == "1"
 
 
@@ -93,3 +118,51 @@ def test_a_bad_value_from_the_shell_ends_with_its_message_not_a_traceback(tmp_pa
     finished = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
     assert finished.returncode == 2
     assert finished.stderr.startswith(f"error: {message}") and "Traceback" not in finished.stderr
+
+
+def test_translate_with_a_pretrained_model_prints_one_line_per_sentence(capsys):
+    assert main(["translate", "--pretrained", "attention", "--device", "cpu", "Ein Hund rennt.",
+                 "Zwei Männer sitzen auf einer Bank."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "dog" in lines[0] and "men" in lines[1]
+
+
+def test_translate_reads_standard_input_and_a_checkpoint(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out), "--precision",
+                 "fp32"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Ein Hund.\n\nEine Frau.\n"))
+    assert main(["translate", "--checkpoint", str(out / "best.pt"), "--beam", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2  # the blank line is skipped
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["translate", "Ein Hund."], "translate needs a model: pass --checkpoint PATH"),
+    (["evaluate"], "evaluate needs a model: pass CHECKPOINT"),
+    (["translate", "--pretrained", "transformer", "Ein Hund."],
+     "--pretrained transformer: no such model; choose one of: attention, classic"),
+    (["evaluate", "--pretrained", "big"], "choose one of: attention, classic"),
+])
+def test_a_missing_or_unknown_model_names_the_choices(argv, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        main(argv)
+
+
+def test_a_checkpoint_and_a_pretrained_model_together_are_refused(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", str(tmp_path / "best.pt"), "--pretrained", "attention"])
+    assert exit_info.value.code == 2 and "not allowed with argument" in capsys.readouterr().err
+
+
+@pytest.mark.multi30k
+def test_evaluate_a_pretrained_model_matches_evaluating_its_files_directly(tmp_path, multi30k_dir, capsys):
+    from seq2seq_lib.evaluation import evaluate_pretrained
+
+    report = tmp_path / "classic.json"
+    assert main(["evaluate", "--pretrained", "classic", "--split", "val", "--data-dir", str(multi30k_dir),
+                 "--no-bleu", "--json", str(report)]) == 0
+    results = json.loads(report.read_text())
+    assert results["pretrained"] == "classic" and results["sentences"] == 1014
+    direct = evaluate_pretrained("classic", split="val", bleu=False, root=multi30k_dir)
+    assert results == direct
