@@ -1,5 +1,6 @@
-"""Evaluation: a model's loss on batches (`evaluate_loss`), and a saved checkpoint on a Multi30k
-split (`evaluate_checkpoint`: loss, perplexity and both BLEU scores).
+"""Evaluation: a model's loss on batches (`evaluate_loss`), and a saved checkpoint or shipped
+pretrained model on a Multi30k split (`evaluate_checkpoint`, `evaluate_pretrained`: losses,
+perplexities, both BLEU scores and chrF).
 
 `evaluate_checkpoint` numericalizes the split with the checkpoint's own vocabularies, so the
 numbers belong to the model as it was trained, whatever profile is in effect now. BLEU itself
@@ -51,25 +52,48 @@ def evaluate_loss(model: nn.Module, batches: Iterable, device: torch.device | st
 def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size: int = 1, bleu: bool = True,
                         device: torch.device | str = "cpu", root: str | os.PathLike | None = None,
                         batch_size: int = 256, precision: str = "fp32", fast: bool = True) -> dict:
-    """Loss and perplexity with teacher forcing off, and (optionally) BLEU, of a checkpoint on a split.
+    """A checkpoint's loss and perplexity (teacher-forced and free-running) and BLEU/chrF on a split.
 
-    `precision` applies to decoding only ("bf16" decodes several times faster on CPUs with bf16
-    support); loss and perplexity are always computed in fp32.
+    Teacher-forced perplexity is the model's likelihood of each reference word given the
+    reference words before it; free-running, the model reads its own previous predictions
+    instead, as when it translates. `precision` applies to decoding only ("bf16" decodes several
+    times faster on CPUs with bf16 support); losses are always computed in fp32.
     """
+    device = _check_options(split, beam_size, device)
+    checkpoint = load_checkpoint(path, map_location=device)
+    return _evaluate(checkpoint, {"checkpoint": str(path)}, split, beam_size, bleu, device, root, batch_size,
+                     precision, fast)
+
+
+def evaluate_pretrained(name: str, split: str = "test", beam_size: int = 1, bleu: bool = True,
+                        device: torch.device | str = "cpu", root: str | os.PathLike | None = None,
+                        batch_size: int = 256, precision: str = "fp32", fast: bool = True) -> dict:
+    """`evaluate_checkpoint` for a model shipped with the package (`pretrained.available()`)."""
+    from .pretrained import load_pretrained
+
+    device = _check_options(split, beam_size, device)
+    return _evaluate(load_pretrained(name, device), {"pretrained": name}, split, beam_size, bleu, device, root,
+                     batch_size, precision, fast)
+
+
+def _check_options(split: str, beam_size: int, device: torch.device | str) -> torch.device:
     if split not in ("train", "val", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'val' or 'test'.")
     check_decode_options(beam_size)
-    device = available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
-    checkpoint = load_checkpoint(path, map_location=device)
+    return available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
+
+
+def _evaluate(checkpoint: dict, source: dict, split: str, beam_size: int, bleu: bool, device: torch.device,
+              root: str | os.PathLike | None, batch_size: int, precision: str, fast: bool) -> dict:
     translator = Translator.from_loaded(checkpoint, device=device, precision=precision, fast=fast)
     pairs = load_multi30k(split, root)
     examples = numericalize_pairs(pairs, translator.src_field, translator.trg_field)
     pad_idx = translator.trg_field.vocab[translator.trg_field.pad_token]
     batches = BucketIterator(examples, batch_size, pad_idx, device=device, shuffle=False)
-    scores = evaluate_loss(translator.model, batches, device, 0.0, "fp32", fast)  # fp32: reported numbers
-    results = {"checkpoint": str(path), "split": split, "sentences": len(pairs),
-               "epochs_trained": int(checkpoint.get("epoch", 0)),
-               "loss": float(scores["loss"]), "perplexity": float(scores["perplexity"])}
+    results = {**source, "split": split, "sentences": len(pairs), "epochs_trained": int(checkpoint.get("epoch", 0))}
+    for label, ratio in (("teacher_forced", 1.0), ("free_running", 0.0)):
+        scores = evaluate_loss(translator.model, batches, device, ratio, "fp32", fast)  # fp32: reported numbers
+        results.update({f"loss_{label}": float(scores["loss"]), f"perplexity_{label}": float(scores["perplexity"])})
     if bleu:
         began = time.perf_counter()
         report = evaluate_bleu(translator, pairs, beam_size=beam_size, batch_size=batch_size)
@@ -77,8 +101,9 @@ def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size:
                         "bleu_sacrebleu": float(report.sacre.score),
                         "bleu_tokens": float(report.token_bleu),
                         "sacrebleu_signature": report.sacre.signature,
+                        "chrf": float(report.chrf.score), "chrf_signature": report.chrf.signature,
                         "decode_seconds": round(time.perf_counter() - began, 2)})
     return results
 
 
-__all__ = ["evaluate_loss", "evaluate_checkpoint"]
+__all__ = ["evaluate_loss", "evaluate_checkpoint", "evaluate_pretrained"]

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sacrebleu.metrics import BLEU
+from sacrebleu.metrics import BLEU, CHRF
 
 MAX_EXP = 700.0  # math.exp overflows just above 709
 
 
 @dataclass(frozen=True)
 class BleuResult:
-    """A sacreBLEU score (0-100), its signature (how it was computed) and sacreBLEU's full result."""
+    """A sacreBLEU metric's score (BLEU or chrF, 0-100), its signature (how it was computed) and full result."""
 
     score: float
     signature: str
@@ -57,6 +57,18 @@ def sacre_bleu(hypotheses: Sequence[str], references: Sequence[str], lowercase: 
     bleu = BLEU(lowercase=lowercase)
     result = bleu.corpus_score(list(hypotheses), [list(references)])
     return BleuResult(round(result.score, 10), str(bleu.get_signature()), result)
+
+
+def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = False) -> BleuResult:
+    """Corpus chrF (character 6-gram F-score, sacreBLEU's defaults), which credits partly right words.
+
+    >>> chrf(["A dog runs."], ["A dog runs."]).score
+    100.0
+    """
+    _check_corpus(hypotheses, references, str, "strings")
+    metric = CHRF(lowercase=lowercase)
+    result = metric.corpus_score(list(hypotheses), [list(references)])
+    return BleuResult(round(result.score, 10), str(metric.get_signature()), result)
 
 
 def ngram_counts(tokens: Sequence[str], n: int) -> Counter:
@@ -132,6 +144,7 @@ class BleuReport:
     token_bleu: float
     hypotheses: list[str]
     beam_size: int
+    chrf: BleuResult
 
     def __str__(self) -> str:
         return (f"BLEU {self.sacre.score:.2f} (sacreBLEU, {self.sacre.signature}) | "
@@ -163,7 +176,8 @@ def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: 
     hypotheses = [r.text for r in results]
     field = translator.trg_field
     tokens = token_bleu([r.tokens for r in results], field.preprocess_many(references))
-    return BleuReport(sacre_bleu(hypotheses, references, lowercase=field.lower), tokens, hypotheses, beam_size)
+    return BleuReport(sacre_bleu(hypotheses, references, lowercase=field.lower), tokens, hypotheses, beam_size,
+                      chrf(hypotheses, references, lowercase=field.lower))
 
 
-__all__ = ["BleuResult", "BleuReport", "sacre_bleu", "ngram_counts", "token_bleu", "perplexity", "evaluate_bleu"]
+__all__ = ["BleuResult", "BleuReport", "sacre_bleu", "chrf", "ngram_counts", "token_bleu", "perplexity", "evaluate_bleu"]

@@ -6,6 +6,7 @@ Typical use, after training has written a checkpoint::
     translator.translate("Ein Hund rennt durch den Schnee.", beam_size=5)
     translator.translate(["Zwei Männer.", "Ein Kind spielt."])  # a list gives a list
     translator.translate("Ein Hund.", details=True)  # a Translation: tokens, score, attention
+    Translator.from_pretrained("attention")  # a model shipped with the package, trained on all of Multi30k
 """
 from __future__ import annotations
 
@@ -89,6 +90,19 @@ class Translator:
         """Rebuild model and fields (with vocabularies) from a checkpoint written by fit/save_checkpoint."""
         return cls.from_loaded(load_checkpoint(path, map_location=device), device, src_lang, trg_lang,
                                max_src_len, precision, fast, where=str(path))
+
+    @classmethod
+    def from_pretrained(cls, name: str, device: torch.device | str = "cpu", max_src_len: int = DEFAULT_MAX_SRC_LEN,
+                        precision: str = "fp32", fast: bool = True) -> "Translator":
+        """A model shipped with the package, trained on all of Multi30k: "attention" or "classic".
+
+        `seq2seq_lib.pretrained.available()` lists the names; the files are checked against
+        their recorded SHA-256 hashes before they are read.
+        """
+        from .pretrained import load_pretrained
+
+        return cls.from_loaded(load_pretrained(name, device), device, max_src_len=max_src_len,
+                               precision=precision, fast=fast, where=f"The pretrained model {name!r}")
 
     @classmethod
     def from_loaded(cls, checkpoint: dict, device: torch.device | str = "cpu", src_lang: str = "de",
