@@ -11,11 +11,12 @@ from seq2seq_lib.checkpoint import ModelSpec, save_checkpoint
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.pretrained import (FILES, FOLDER, MANIFEST, WEIGHTS, PretrainedError, available, describe,
-                                    export_pretrained, load_pretrained, read_manifest, sha256)
+                                    export_pretrained, load_pretrained, read_manifest, sha256,
+                                    showcase_translator)
 from seq2seq_lib.translator import Translator
 
 SHIPPED = ("attention", "classic")
-WEIGHT_BUDGET = 25 * 1024 * 1024  # every shipped weight file together
+WEIGHT_BUDGET = 25_000_000  # bytes: every shipped weight file together
 TINY = ModelConfig(emb_dim=16, hidden_dim=24, n_layers=1, dropout=0.0)
 
 
@@ -34,7 +35,7 @@ def test_shipped_files_match_their_recorded_hashes(name):
 
 def test_shipped_weights_stay_within_the_budget():
     total = sum((FOLDER / name / WEIGHTS).stat().st_size for name in available())
-    assert total <= WEIGHT_BUDGET, f"{total / 2**20:.1f} MiB of weights; the budget is 25 MiB"
+    assert total <= WEIGHT_BUDGET, f"{total / 1e6:.2f} MB of weights; the budget is 25 MB"
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -126,3 +127,13 @@ def test_a_second_export_keeps_the_first(exported, tmp_path):
     assert available(folder) == ["other", "tiny"]
     first, second = (load_pretrained(name, folder=folder)["model_state"] for name in ("tiny", "other"))
     assert all(torch.equal(first[key], second[key]) for key in first)
+
+
+def test_showcase_uses_the_checkpoint_only_when_asked_and_present(tmp_path, sample_data):
+    model = build_model(TINY, len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
+    path = save_checkpoint(tmp_path / "best.pt", model=model, spec=sample_data.spec(TINY))
+    mine, label = showcase_translator("classic", path, use_checkpoint=True)
+    assert label == f"your model ({path})" and mine.model.encoder.embedding.num_embeddings == len(sample_data.src_field.vocab)
+    for checkpoint, use in ((path, False), (tmp_path / "missing.pt", True), (None, True)):
+        shown, label = showcase_translator("classic", checkpoint, use_checkpoint=use)
+        assert label.startswith("pretrained 'classic'") and shown.src_field.reverse  # the classic reads reversed

@@ -111,6 +111,21 @@ def load_pretrained(name: str, device: torch.device | str = "cpu",
     return checkpoint
 
 
+def showcase_translator(name: str, checkpoint: str | os.PathLike | None = None, use_checkpoint: bool = False,
+                        device: torch.device | str = "cpu") -> tuple:
+    """(translator, label) for a notebook to show: the learner's checkpoint, or the shipped model `name`.
+
+    The checkpoint is used when `use_checkpoint` (e.g. in the `full` profile) and the file exists;
+    otherwise the pretrained model, so that a notebook always shows a model that translates.
+    """
+    from ..translator import Translator
+
+    if checkpoint is not None and use_checkpoint and Path(checkpoint).is_file():
+        return Translator.from_checkpoint(checkpoint, device=device), f"your model ({checkpoint})"
+    translator = Translator.from_pretrained(name, device=device)
+    return translator, f"pretrained {name!r} (all 29,000 training pairs)"
+
+
 def export_pretrained(checkpoint_path: str | os.PathLike, name: str, description: str, training: dict,
                       folder: str | os.PathLike = FOLDER) -> dict[str, str]:
     """Write the best.pt at `checkpoint_path` as pretrained model `name` (fp16 weights) and record its hashes.
@@ -153,4 +168,4 @@ def export_pretrained(checkpoint_path: str | os.PathLike, name: str, description
 
 
 __all__ = ["FOLDER", "FORMAT", "PretrainedError", "available", "describe", "load_pretrained",
-           "export_pretrained", "read_manifest"]
+           "showcase_translator", "export_pretrained", "read_manifest"]
