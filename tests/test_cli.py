@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from seq2seq_lib.__main__ import build_parser, main
 from seq2seq_lib.checkpoint import load_checkpoint

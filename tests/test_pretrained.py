@@ -2,12 +2,13 @@
 and load round-trip; damaged, missing or unknown models fail with the fix."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors import safe_open
 
-from seq2seq_lib.checkpoint import ModelSpec, save_checkpoint
+from seq2seq_lib.checkpoint import save_checkpoint
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.models import build_model
 from seq2seq_lib.pretrained import (FILES, FOLDER, MANIFEST, WEIGHTS, PretrainedError, available, describe,
@@ -137,3 +138,28 @@ def test_showcase_uses_the_checkpoint_only_when_asked_and_present(tmp_path, samp
     for checkpoint, use in ((path, False), (tmp_path / "missing.pt", True), (None, True)):
         shown, label = showcase_translator("classic", checkpoint, use_checkpoint=use)
         assert label.startswith("pretrained 'classic'") and shown.src_field.reverse  # the classic reads reversed
+
+
+def documented_scores() -> dict[str, dict[str, str]]:
+    """The rows of docs/results.md's table of shipped models, by model name and column."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "results.md").read_text(encoding="utf-8")
+    section = text.split("## Shipped pretrained models", 1)[1].split("\n## ", 1)[0]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in section.splitlines()
+            if line.startswith("|") and not line.startswith("|---")]
+    header, body = rows[0], rows[1:]
+    return {row[0]: dict(zip(header, row)) for row in body}
+
+
+@pytest.mark.multi30k
+@pytest.mark.parametrize("name", SHIPPED)
+def test_evaluating_a_shipped_model_reproduces_docs_results(name, multi30k_dir):
+    from seq2seq_lib.evaluation import evaluate_pretrained
+
+    documented = documented_scores()[name]
+    results = evaluate_pretrained(name, root=multi30k_dir)  # greedy, fp32, the whole test set
+    assert results["sentences"] == 1000
+    assert documented["test ppl (teacher-forced)"] == f"{results['perplexity_teacher_forced']:.2f}"
+    assert documented["token BLEU greedy"] == f"{results['bleu_tokens']:.2f}"
+    assert documented["sacreBLEU greedy"] == f"{results['bleu_sacrebleu']:.2f}"
+    assert documented["chrF greedy"] == f"{results['chrf']:.2f}"
+    assert float(documented["token BLEU greedy"]) >= {"attention": 28.0, "classic": 15.0}[name]

@@ -2,8 +2,8 @@
 # Check the notebooks against an imitation of Google Colab's runtime, in its own venv, .venv-colab.
 #
 # Colab pins ipykernel 6.17.1, IPython 7.34.0, jupyter_client 7.4.9 and notebook 6.5.7, renders
-# ipywidgets 7 (7.7.1 with widgetsnbextension 3.6.10) and ships torch 2.x, numpy, matplotlib, tqdm
-# and spaCy. .venv-colab holds those (torch as a CPU build) plus the tools that run notebooks,
+# ipywidgets 7 (7.7.1 with widgetsnbextension 3.6.10) and ships torch 2.x, numpy, matplotlib, tqdm,
+# spaCy and safetensors. .venv-colab holds those (torch as a CPU build) plus the tools that run notebooks,
 # but not this package: tests/test_colab_env.py installs it with the notebooks' own install cell
 # and checks that the install changes none of Colab's packages (the list is saved when the venv is
 # built, in .venv-colab/colab-packages.json), then runs notebooks there. Afterwards the widget
@@ -27,7 +27,7 @@ TORCH="${COLAB_TORCH:-torch==2.13.0}"
 PINNED=("$TORCH" "ipykernel==6.17.1" "ipython==7.34.0" "jupyter_client==7.4.9" "notebook==6.5.7"
         "ipywidgets==7.7.1" "widgetsnbextension==3.6.10")
 # Also on Colab, at whatever version it has this month; the check covers them too.
-SHIPPED=("numpy" "matplotlib" "tqdm" "spacy" "requests")
+SHIPPED=("numpy" "matplotlib" "tqdm" "spacy" "requests" "safetensors")
 # What runs the notebooks and the tests (Colab has nbformat, nbclient and pytest as well).
 RUNNERS=("nbformat" "nbclient" "pytest")
 

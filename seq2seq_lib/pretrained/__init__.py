@@ -20,7 +20,6 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import FORMAT as CHECKPOINT_FORMAT
-from ..checkpoint import CheckpointError
 from ..utils import available_device
 
 FOLDER = Path(__file__).resolve().parent
