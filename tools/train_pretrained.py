@@ -5,7 +5,8 @@
 
 For each recipe below this runs `python -m seq2seq_lib train --profile full ... --out
 runs/pretrained/NAME`, exports NAME/best.pt into seq2seq_lib/pretrained/NAME/ (fp16 safetensors,
-JSON config and vocabularies, hashes in manifest.json), then evaluates the exported files on
+JSON config and vocabularies, hashes in manifest.json; export on the machine that trained, since
+the precision it records is the one `auto` picks there), then evaluates the exported files on
 test_2016_flickr (greedy and beam 5) into runs/pretrained/NAME/test_beamK.json and prints the
 rows of docs/results.md's table. Runs can go side by side: `--only NAME` picks one.
 """
@@ -45,7 +46,7 @@ def train_command(name: str) -> list[str]:
 
 
 def hardware() -> str:
-    """The CPU (or GPU) model and the thread count, for the record."""
+    """The GPU, or the CPU model and its core count, for the record."""
     import torch
 
     if torch.cuda.is_available():
@@ -56,7 +57,7 @@ def hardware() -> str:
         names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
                  if line.startswith("model name")]
         model = names[0] if names else model
-    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s)"
+    return f"{model}, {os.cpu_count()} cores"
 
 
 def train(name: str) -> float:
@@ -67,12 +68,16 @@ def train(name: str) -> float:
 
 
 def export(name: str) -> None:
+    from seq2seq_lib.precision import resolve_precision
     from seq2seq_lib.pretrained import export_pretrained
+    from seq2seq_lib.utils import get_device
 
     history = json.loads((RUNS / name / "history.json").read_text())
-    training = {"command": " ".join(train_command(name)), "seed": json.loads((RUNS / name / "run.json").read_text())
-                ["seed"], "train_seconds": round(sum(history["epoch_seconds"]), 1),
+    settings = json.loads((RUNS / name / "run.json").read_text())
+    training = {"command": " ".join(train_command(name)), "seed": settings["seed"],
+                "train_seconds": round(sum(history["epoch_seconds"]), 1),
                 "epochs_run": len(history["val_loss"]), "hardware": hardware(),
+                "precision": resolve_precision(settings["precision"], get_device(verbose=False)),
                 "torch": __import__("torch").__version__, "date": datetime.date.today().isoformat()}
     hashes = export_pretrained(RUNS / name / "best.pt", name, RECIPES[name]["description"], training)
     print(f"{name}: exported", ", ".join(f"{file} {digest[:12]}" for file, digest in hashes.items()))
