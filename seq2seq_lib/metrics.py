@@ -47,16 +47,19 @@ def _check_corpus(hypotheses: Sequence, references: Sequence, kind: type, what: 
         raise TypeError(f"Every entry must be {what[:-1]}, found {type(bad).__name__} ({bad!r:.40}).")
 
 
+def _corpus_score(metric: BLEU | CHRF, hypotheses: Sequence[str], references: Sequence[str]) -> BleuResult:
+    _check_corpus(hypotheses, references, str, "strings")
+    result = metric.corpus_score(list(hypotheses), [list(references)])
+    return BleuResult(round(result.score, 10), str(metric.get_signature()), result)
+
+
 def sacre_bleu(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = False) -> BleuResult:
     """Corpus BLEU of detokenized hypotheses against one reference each, with sacreBLEU's signature.
 
     >>> sacre_bleu(["A dog runs."], ["A dog runs."]).score
     100.0
     """
-    _check_corpus(hypotheses, references, str, "strings")
-    bleu = BLEU(lowercase=lowercase)
-    result = bleu.corpus_score(list(hypotheses), [list(references)])
-    return BleuResult(round(result.score, 10), str(bleu.get_signature()), result)
+    return _corpus_score(BLEU(lowercase=lowercase), hypotheses, references)
 
 
 def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool = False) -> BleuResult:
@@ -65,10 +68,7 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str], lowercase: bool =
     >>> chrf(["A dog runs."], ["A dog runs."]).score
     100.0
     """
-    _check_corpus(hypotheses, references, str, "strings")
-    metric = CHRF(lowercase=lowercase)
-    result = metric.corpus_score(list(hypotheses), [list(references)])
-    return BleuResult(round(result.score, 10), str(metric.get_signature()), result)
+    return _corpus_score(CHRF(lowercase=lowercase), hypotheses, references)
 
 
 def ngram_counts(tokens: Sequence[str], n: int) -> Counter:

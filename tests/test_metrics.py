@@ -118,3 +118,14 @@ def test_evaluate_bleu_matches_the_parts_and_accepts_model_plus_fields(translato
         evaluate_bleu(translator.model, pairs)
     with pytest.raises(ValueError, match="non-empty list"):
         evaluate_bleu(translator, [])
+
+
+def test_chrf_credits_partly_right_words_and_names_its_settings():
+    from seq2seq_lib.metrics import chrf
+
+    hypotheses, references = ["two dogs play in snow."], ["Two dogs are playing in the snow."]
+    partial = chrf(hypotheses, references, lowercase=True)
+    assert 0 < sacre_bleu(hypotheses, references, lowercase=True).score < partial.score < 100
+    assert partial.signature.startswith("nrefs:1|case:lc") and "nc:6" in partial.signature
+    with pytest.raises(TypeError, match="wrap a single sentence in a list"):
+        chrf("a dog", ["a dog"])
