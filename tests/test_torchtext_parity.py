@@ -1,4 +1,4 @@
-"""Our Vocab equals torchtext's `build_vocab_from_iterator`, token for token (DESIGN.md section 7).
+"""Our Vocab equals torchtext's `build_vocab_from_iterator`, token for token.
 
 torchtext 0.18 loads only with torch 2.3, so these tests run in their own environment:
 `bash tools/torchtext_env.sh`. Elsewhere the whole module is skipped.
