@@ -1,8 +1,11 @@
 """Exercises of notebooks 04-05: right answers come from the real modules, typical wrong answers get the hint that fits."""
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from seq2seq_lib.config import ModelConfig
@@ -11,8 +14,8 @@ from seq2seq_lib.exercises import nb04, nb05
 from seq2seq_lib.models import Decoder, Encoder, build_model, count_parameters
 from seq2seq_lib.utils import set_seed
 
-NAMES = ["04.shapes", "04.encoder_params", "04.last_row",
-         "05.logits_shape", "05.softmax", "05.run_inputs"]
+NAMES = ["04.shapes", "04.encoder_params", "04.last_row", "04.forget_gate",
+         "05.logits_shape", "05.softmax", "05.run_inputs", "05.perplexity", "05.uniform_perplexity"]
 
 
 def verdict(name: str, answer: object):
@@ -126,6 +129,70 @@ def test_last_row_wrong_answers(answer, hint):
     assert_hint("04.last_row", answer, hint)
 
 
+def notebook_gradient_norms(rnn, seq_len, seed=0):
+    """The function of notebook 04, section 3, as the notebook writes it."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(seq_len, 1, rnn.input_size, generator=generator, dtype=torch.float64, requires_grad=True)
+    outputs, _ = rnn(x)
+    outputs[-1].sum().backward()
+    return x.grad.norm(dim=-1).squeeze(1)
+
+
+def open_lstm(bias, rows=slice(nb04.GRAD_HIDDEN_DIM, 2 * nb04.GRAD_HIDDEN_DIM)):
+    torch.manual_seed(nb04.GRAD_SEED)
+    lstm = nn.LSTM(nb04.GRAD_INPUT_DIM, nb04.GRAD_HIDDEN_DIM).double()
+    with torch.no_grad():
+        lstm.bias_ih_l0[rows] += bias
+    return lstm
+
+
+def test_forget_gate_right_answer_is_the_notebook_experiment():
+    norms = notebook_gradient_norms(open_lstm(nb04.FORGET_BIAS), nb04.GRAD_SEQ_LEN)
+    assert norms.tolist() == pytest.approx(nb04.gradient_norms("lstm", nb04.GRAD_SEQ_LEN, nb04.FORGET_BIAS))
+    assert verdict("04.forget_gate", norms[0] / norms[-1])  # a 0-d tensor is accepted
+    assert verdict("04.forget_gate", float(norms[0] / norms[-1]) * 1.01)  # within the tolerance
+
+
+def test_gradient_reach_shrinks_with_length_and_the_open_forget_gate_keeps_it():
+    """The claims of notebook 04, section 3."""
+    for seq_len in (10, 20, 50):
+        rnn = nb04.reach(nb04.gradient_norms("rnn", seq_len))
+        lstm = nb04.reach(nb04.gradient_norms("lstm", seq_len))
+        opened = nb04.reach(nb04.gradient_norms("lstm", seq_len, nb04.SECTION_FORGET_BIAS))
+        assert rnn < lstm < opened
+    reaches = [nb04.reach(nb04.gradient_norms("rnn", seq_len)) for seq_len in (10, 20, 50)]
+    assert reaches == sorted(reaches, reverse=True) and reaches[-1] < 1e-10
+    assert nb04.reach(nb04.gradient_norms("lstm", 50, nb04.SECTION_FORGET_BIAS)) > 0.1
+
+
+def forget_gate_reach(**kwargs):
+    return nb04.reach(nb04.gradient_norms("lstm", nb04.GRAD_SEQ_LEN, **kwargs))
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda: 1 / forget_gate_reach(bias=nb04.FORGET_BIAS), "norms[-1] / norms[0]"),
+    (lambda: forget_gate_reach(), "as initialised"),
+    (lambda: forget_gate_reach(bias=nb04.FORGET_BIAS, both_biases=True), "bias_ih_l0 only"),
+    (lambda: forget_gate_reach(bias=nb04.SECTION_FORGET_BIAS), "the bias of the section"),
+    (lambda: nb04.reach(nb04.gradient_norms("rnn", nb04.GRAD_SEQ_LEN)), "plain nn.RNN"),
+    (lambda: forget_gate_reach(bias=nb04.FORGET_BIAS, gate="input"), "the input gate's rows"),
+    (lambda: forget_gate_reach(bias=nb04.FORGET_BIAS, gate="output"), "the output gate's rows"),
+    (lambda: forget_gate_reach(bias=nb04.FORGET_BIAS, gate="candidate"), "bias_ih_l0[H:2 * H]"),
+    (lambda: 0.5, "divide the first norm by the last"),
+    (lambda: -1e-5, "positive"),
+    (lambda: "3.9e-05", "one number"),
+    (lambda: float("inf"), "one number"),
+])
+def test_forget_gate_wrong_answers(answer, hint):
+    assert_hint("04.forget_gate", answer(), hint)
+
+
+def test_forget_gate_wrong_slice_in_the_notebook_gets_the_slice_hint():
+    H = nb04.GRAD_HIDDEN_DIM
+    norms = notebook_gradient_norms(open_lstm(nb04.FORGET_BIAS, rows=slice(0, H)), nb04.GRAD_SEQ_LEN)
+    assert_hint("04.forget_gate", norms[0] / norms[-1], "forget gate is rows H to 2H")
+
+
 # ---------------------------------------------------------------- 05
 
 
@@ -205,3 +272,74 @@ def test_run_inputs_right_answer_is_what_seq2seq_feeds():
 ])
 def test_run_inputs_wrong_answers(answer, hint):
     assert_hint("05.run_inputs", answer, hint)
+
+
+def test_perplexity_right_answer_is_exp_of_torch_cross_entropy():
+    logits, gold = torch.tensor(nb05.STEP_LOGITS), torch.tensor(nb05.GOLD_IDS)
+    mean_ce = F.cross_entropy(logits, gold)
+    log_p = torch.log_softmax(logits, dim=-1)[torch.arange(len(gold)), gold]
+    torch.testing.assert_close(-log_p.mean(), mean_ce)  # cross-entropy is the negative log-likelihood
+    assert nb05.perplexity(nb05.STEP_LOGITS, nb05.GOLD_IDS) == pytest.approx(float(mean_ce.exp()))
+    assert verdict("05.perplexity", mean_ce.exp())
+    assert verdict("05.perplexity", round(float(mean_ce.exp()), 3))
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (0.718, "that is the mean cross-entropy"),
+    (0.4877, "below 1"),
+    (8.62, "exp of the total"),
+    (1.645, "mixed bases"),
+    (2.818, "mixed bases"),
+    (1.469, "you scored the most likely token"),
+    (1.7265, "not the probabilities"),
+    (2.566, "not the probabilities"),
+    (0.3, "at least 1"),
+    (3.0, "F.cross_entropy"),
+    ("2.05", "one number"),
+])
+def test_perplexity_wrong_answers(answer, hint):
+    assert_hint("05.perplexity", answer, hint)
+
+
+def uniform_decoder_perplexity(vocab_size, zero_bias=True):
+    """Teacher-forced perplexity of a decoder whose fc_out is zeroed, on a padded batch."""
+    set_seed(0)
+    model = build_model(ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0), 30, vocab_size)
+    model.eval()
+    with torch.no_grad():
+        model.decoder.fc_out.weight.zero_()
+        if zero_bias:
+            model.decoder.fc_out.bias.zero_()
+        trg = torch.randint(4, vocab_size, (6, 3))
+        trg[4:, 0] = 1  # <pad>
+        _, hidden, cell = model.encoder(torch.randint(4, 30, (5, 3)))
+        logits = []
+        for step_input in trg[:-1]:
+            step_logits, hidden, cell = model.decoder(step_input, hidden, cell)
+            logits.append(step_logits)
+        ce = F.cross_entropy(torch.stack(logits).reshape(-1, vocab_size), trg[1:].reshape(-1), ignore_index=1)
+    return float(ce.exp())
+
+
+def test_uniform_perplexity_right_answer_is_the_vocabulary_size():
+    assert uniform_decoder_perplexity(50) == pytest.approx(50, rel=1e-5)
+    assert verdict("05.uniform_perplexity", (uniform_decoder_perplexity(50), 50))
+    assert verdict("05.uniform_perplexity", (torch.tensor(1302.0), 1302))
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ((math.log(1302), 1302), "that is the cross-entropy"),
+    ((1 / 1302, 1302), "probability of each token"),
+    ((2.0, 1302), "make every logit equal"),
+    ((1302.0,), "a pair"),
+    ((1302.0, 1302.0), "size of the target vocabulary"),
+    (("1302", 1302), "the first number is the perplexity"),
+])
+def test_uniform_perplexity_wrong_answers(answer, hint):
+    assert_hint("05.uniform_perplexity", answer, hint)
+
+
+def test_uniform_perplexity_left_bias_gets_the_bias_hint():
+    value = uniform_decoder_perplexity(50, zero_bias=False)
+    assert value != pytest.approx(50, rel=1e-3)
+    assert_hint("05.uniform_perplexity", (value, 50), "fc_out has a bias")

@@ -1,4 +1,4 @@
-"""Exercises of notebook 04: the encoder's output shapes, its parameter count, and the last real row.
+"""Exercises of notebook 04: the encoder's output shapes, its parameter count, the last real row, the forget gate.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("04.shapes", ((4, 9, 128), (2, 4, 128))).correct
@@ -7,8 +7,10 @@ False
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from numbers import Integral
+from functools import lru_cache
+from numbers import Integral, Real
 
 from . import as_shape, exercise
 
@@ -19,6 +21,10 @@ EMB_DIM, HIDDEN_DIM, N_LAYERS = 64, 128, 2
 CLASSIC_SRC_VOCAB, CLASSIC_EMB_DIM, CLASSIC_HIDDEN_DIM, CLASSIC_N_LAYERS = 7_853, 256, 512, 2
 # 04.last_row: a batch padded to PADDED_LEN rows; one sentence has SENTENCE_LEN ids (<sos>/<eos> included)
 PADDED_LEN, SENTENCE_LEN = 12, 7
+# 04.forget_gate: the gradient experiment of section 3 (float64, one sequence of random inputs)
+GRAD_INPUT_DIM, GRAD_HIDDEN_DIM, GRAD_SEED = 8, 32, 0
+GRAD_SEQ_LEN, FORGET_BIAS, SECTION_FORGET_BIAS = 50, 1.0, 3.0
+GATE_ROWS = {"input": 0, "forget": 1, "candidate": 2, "output": 3}  # PyTorch's order of the gate blocks
 
 
 def lstm_layer_params(input_dim: int, hidden_dim: int, biases: int = 2, gates: int = 4) -> int:
@@ -149,3 +155,91 @@ def last_row(answer: object) -> tuple[bool, str]:
     if row == SENTENCE_LEN - 2:
         return False, "<eos> is a token the encoder reads too; the last real row is the one holding <eos>."
     return False, f"the sentence has {SENTENCE_LEN} ids (markers included) and rows count from 0."
+
+
+def gradient_norms(rnn_type: str = "lstm", seq_len: int = GRAD_SEQ_LEN, bias: float = 0.0, gate: str = "forget",
+                   both_biases: bool = False, seed: int = GRAD_SEED) -> list[float]:
+    """Norm of d(h_T.sum()) / d x_t for every step t of a fresh one-layer RNN or LSTM (float64).
+
+    The network is built right after torch.manual_seed(seed); `bias` is added to the rows of `gate`
+    in bias_ih_l0 (and bias_hh_l0 too when `both_biases`); the inputs come from their own generator
+    seeded with `seed`. This is the experiment of notebook 04, section 3.
+
+    >>> norms = gradient_norms("rnn", seq_len=5)
+    >>> len(norms), norms[0] < norms[-1]
+    (5, True)
+    """
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    cls = {"rnn": nn.RNN, "lstm": nn.LSTM}[rnn_type]
+    rnn = cls(GRAD_INPUT_DIM, GRAD_HIDDEN_DIM).double()
+    if bias:
+        rows = slice(GATE_ROWS[gate] * GRAD_HIDDEN_DIM, (GATE_ROWS[gate] + 1) * GRAD_HIDDEN_DIM)
+        with torch.no_grad():
+            rnn.bias_ih_l0[rows] += bias
+            if both_biases:
+                rnn.bias_hh_l0[rows] += bias
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(seq_len, 1, GRAD_INPUT_DIM, generator=generator, dtype=torch.float64, requires_grad=True)
+    with torch.enable_grad():
+        outputs, _ = rnn(x)
+        outputs[-1].sum().backward()
+    return x.grad.norm(dim=-1).squeeze(1).tolist()
+
+
+def reach(norms: Sequence[float]) -> float:
+    """The share of the last step's gradient that reaches the first step: norms[0] / norms[-1]."""
+    return norms[0] / norms[-1]
+
+
+@lru_cache(maxsize=1)
+def _forget_gate_answers() -> dict[str, float]:
+    """The right reach and the reach of each typical mistake, computed once."""
+    answers = {"right": reach(gradient_norms("lstm", GRAD_SEQ_LEN, FORGET_BIAS))}
+    answers["no bias"] = reach(gradient_norms("lstm", GRAD_SEQ_LEN))
+    answers["both biases"] = reach(gradient_norms("lstm", GRAD_SEQ_LEN, FORGET_BIAS, both_biases=True))
+    answers["section bias"] = reach(gradient_norms("lstm", GRAD_SEQ_LEN, SECTION_FORGET_BIAS))
+    answers["plain rnn"] = reach(gradient_norms("rnn", GRAD_SEQ_LEN))
+    for gate in ("input", "candidate", "output"):
+        answers[gate] = reach(gradient_norms("lstm", GRAD_SEQ_LEN, FORGET_BIAS, gate=gate))
+    return answers
+
+
+@exercise("04.forget_gate")
+def forget_gate(answer: object) -> tuple[bool, str]:
+    """norms[0] / norms[-1] for the LSTM of section 3 with FORGET_BIAS added to its forget gate, GRAD_SEQ_LEN steps."""
+    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
+        return False, "answer with one number: norms[0] / norms[-1], e.g. float(norms[0] / norms[-1])."
+    if answer <= 0:
+        return False, "a ratio of two gradient norms is positive; divide norms[0] by norms[-1]."
+    answers = _forget_gate_answers()
+
+    def near(value: float) -> bool:  # within 2 %: the same experiment agrees to far more digits
+        return value > 0 and abs(math.log(answer / value)) < 0.02
+
+    if near(answers["right"]):
+        return True, (f"with the forget gate nudged open, {answer:.2g} of the gradient reaches the first of "
+                      f"{GRAD_SEQ_LEN} steps, against {answers['no bias']:.1g} as initialised.")
+    if near(1 / answers["right"]):
+        return False, "that is norms[-1] / norms[0]; the reach is the first step's norm over the last one's."
+    if near(answers["no bias"]):
+        return False, (f"that is the LSTM as initialised. Add FORGET_BIAS = {FORGET_BIAS} to the forget gate's "
+                       "rows of bias_ih_l0 before measuring.")
+    if near(answers["both biases"]):
+        return False, ("you added FORGET_BIAS to both bias_ih_l0 and bias_hh_l0; the gate sees their sum, so "
+                       "the bias went up twice. Add it to bias_ih_l0 only.")
+    if near(answers["section bias"]):
+        return False, f"that is the bias of the section ({SECTION_FORGET_BIAS}); use FORGET_BIAS = {FORGET_BIAS}."
+    if near(answers["plain rnn"]):
+        return False, "that is the plain nn.RNN; the exercise measures the nn.LSTM."
+    for gate in ("input", "candidate", "output"):
+        if near(answers[gate]):
+            return False, (f"you raised the {gate} gate's rows. PyTorch stacks the gates as input, forget, "
+                           "candidate, output, so the forget gate is rows H to 2H: bias_ih_l0[H:2 * H].")
+    return False, (f"build the LSTM as in section 3 (seed {GRAD_SEED}), add {FORGET_BIAS} to "
+                   f"bias_ih_l0[H:2 * H], run gradient_norms on {GRAD_SEQ_LEN} steps and divide the first norm "
+                   "by the last.")

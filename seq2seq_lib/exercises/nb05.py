@@ -1,4 +1,4 @@
-"""Exercises of notebook 05: a decoder step's logits, softmax with a temperature, teacher-forced inputs.
+"""Exercises of notebook 05: a decoder step's logits, softmax with a temperature, teacher-forced inputs, perplexity.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("05.logits_shape", (5893, 4)).correct
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from numbers import Real
+from numbers import Integral, Real
 
 from ..config import EOS, SOS
 from . import as_shape, exercise
@@ -21,6 +21,11 @@ LOGITS = (2.0, 1.0, 0.0, -1.0)
 TEMPERATURE = 0.5
 # 05.run_inputs: one target sentence, as the batch holds it
 GOLD = (SOS, "two", "dogs", "play", ".", EOS)
+# 05.perplexity: a decoder's logits over a vocabulary of four tokens at three teacher-forced steps, and the gold ids
+STEP_LOGITS = ((2.0, 0.5, -1.0, 0.0),
+               (0.0, 1.0, 3.0, -1.0),
+               (1.0, 1.0, 0.0, 2.0))
+GOLD_IDS = (0, 2, 1)
 
 
 def softmax(logits: Sequence[float], temperature: float = 1.0) -> list[float]:
@@ -113,3 +118,101 @@ def run_inputs(answer: object) -> tuple[bool, str]:
     if answer == list(GOLD[1:-1]):
         return False, "the first input is <sos>: it is what the decoder reads before it has written anything."
     return False, "the input of step t is the gold token t - 1, starting with <sos>; which token is never an input?"
+
+
+def _number(answer: object) -> float | None:
+    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
+        return None
+    return float(answer)
+
+
+def log_softmax(logits: Sequence[float]) -> list[float]:
+    """log p_i = z_i - log(sum_j e^(z_j)), in plain Python.
+
+    >>> [round(x, 3) for x in log_softmax([0.0, 0.0])]
+    [-0.693, -0.693]
+    """
+    top = max(logits)
+    log_total = top + math.log(sum(math.exp(z - top) for z in logits))
+    return [z - log_total for z in logits]
+
+
+def perplexity(step_logits: Sequence[Sequence[float]], gold_ids: Sequence[int]) -> float:
+    """exp(mean cross-entropy per token): exp(-(1/T) * sum_t log p(gold_t)).
+
+    >>> perplexity([[0.0, 0.0, 0.0]], [1])  # a uniform guess among 3 tokens
+    3.0000000000000004
+    """
+    nll = [-log_softmax(row)[gold] for row, gold in zip(step_logits, gold_ids)]
+    return math.exp(sum(nll) / len(nll))
+
+
+@exercise("05.perplexity")
+def perplexity_exercise(answer: object) -> tuple[bool, str]:
+    """Teacher-forced perplexity of STEP_LOGITS at the gold tokens GOLD_IDS (within 0.5 %)."""
+    value = _number(answer)
+    if value is None:
+        return False, "answer with one number, e.g. float(perplexity)."
+    nll = [-log_softmax(row)[gold] for row, gold in zip(STEP_LOGITS, GOLD_IDS)]
+    mean_nll, steps = sum(nll) / len(nll), len(nll)
+    expected = math.exp(mean_nll)
+
+    def near(target: float) -> bool:
+        return abs(value - target) <= 0.005 * abs(target)
+
+    if near(expected):
+        return True, (f"the mean cross-entropy is {mean_nll:.3f} nats per token, and exp of it is "
+                      f"{expected:.3f}: as unsure as a fair pick among about {expected:.1f} of the 4 tokens.")
+    if near(mean_nll):
+        return False, "that is the mean cross-entropy; perplexity is exp of it."
+    if near(math.exp(-mean_nll)):
+        return False, ("that is exp(mean log-probability), below 1; cross-entropy is minus the log-probability, "
+                       "so take exp(-mean of log p).")
+    if near(math.exp(sum(nll))):
+        return False, f"that is exp of the total; divide the sum of the {steps} cross-entropies by {steps} first."
+    if near(2 ** mean_nll) or near(math.exp(mean_nll / math.log(2))):
+        return False, ("mixed bases: the cross-entropy in nats (natural log, as F.cross_entropy uses) goes with "
+                       "exp; bits (log2) go with 2 **.")
+    greedy = [max(range(len(row)), key=row.__getitem__) for row in STEP_LOGITS]
+    if near(perplexity(STEP_LOGITS, greedy)):
+        return False, ("you scored the most likely token of each step; perplexity scores the gold tokens "
+                       "GOLD_IDS, whatever the model prefers.")
+    probs = [math.exp(-x) for x in nll]
+    if near(len(probs) / sum(probs)) or near(sum(1 / p for p in probs) / len(probs)):
+        return False, ("average the cross-entropies (the logs), not the probabilities: "
+                       "exp(mean of -log p(gold)).")
+    if value < 1:
+        return False, "a perplexity is at least 1 (1 means every gold token had probability 1)."
+    return False, ("for each step take log_softmax of its logits at the gold id, average the three values, "
+                   "flip the sign and exponentiate; F.cross_entropy(torch.tensor(STEP_LOGITS), "
+                   "torch.tensor(GOLD_IDS)) gives the mean cross-entropy in one call.")
+
+
+@exercise("05.uniform_perplexity")
+def uniform_perplexity(answer: object) -> tuple[bool, str]:
+    """(teacher-forced perplexity of a decoder whose logits are all equal, len(trg_vocab)) (within 0.1 %)."""
+    if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
+        return False, "answer with a pair: (perplexity, len(trg_vocab))."
+    value, vocab_size = _number(answer[0]), answer[1]
+    if value is None:
+        return False, "the first number is the perplexity, e.g. float(perplexity)."
+    if isinstance(vocab_size, bool) or not isinstance(vocab_size, Integral) or vocab_size < 2:
+        return False, "the second number is the size of the target vocabulary, len(trg_vocab)."
+
+    def near(target: float, tolerance: float = 0.001) -> bool:
+        return abs(value - target) <= tolerance * abs(target)
+
+    if near(vocab_size):
+        return True, ("equal logits give every token probability 1 / V, so every cross-entropy is log V and the "
+                      "perplexity is V itself: the worst a model can do without being wrong on purpose.")
+    if near(math.log(vocab_size)):
+        return False, "that is the cross-entropy, log V; perplexity is exp of it."
+    if near(1 / vocab_size):
+        return False, "that is the probability of each token; perplexity is exp(+ mean cross-entropy)."
+    if near(vocab_size, 0.05):
+        return False, ("close, but not all logits are equal yet: fc_out has a bias as well as a weight. "
+                       "Zero both.")
+    return False, ("make every logit equal (for example zero fc_out's weight and bias), then compute "
+                   "exp(mean cross-entropy) over the non-pad targets as section 6 does.")
