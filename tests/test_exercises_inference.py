@@ -8,15 +8,18 @@ import torch
 
 from seq2seq_lib.models.attention import AdditiveAttention, masked_softmax
 from seq2seq_lib.exercises import check
+from seq2seq_lib.decode import length_normalised
 from seq2seq_lib.exercises.nb08 import (
-    BEAM_SIZE, BEAMS, HYP_LENGTH, HYPOTHESES, NEXT_LOG_PROBS, REF_LENGTH, REFERENCES, brevity_penalty,
-    extend_beams,
+    BEAM_SIZE, BEAMS, GNMT_CASES, HYP_LENGTH, HYPOTHESES, NEXT_LOG_PROBS, REF_LENGTH, REFERENCES, brevity_penalty,
+    extend_beams, gnmt_penalty,
 )
-from seq2seq_lib.exercises.nb09 import ATTN_DIM, ENC_DIM, ENC_OUTPUTS, HIDDEN_DIM, MASK, SCORES, WEIGHTS
+from seq2seq_lib.exercises.nb09 import (
+    ATTN_DIM, DOT_SIZES, ENC_DIM, ENC_OUTPUTS, HIDDEN_DIM, MASK, SCORES, WEIGHTS, dot_inputs,
+    reference_dot_attention, reference_dot_scores,
+)
 from seq2seq_lib.metrics import token_bleu
 from seq2seq_lib.models import count_parameters
 from tolerance import FP32
-
 
 
 def verdict(name: str, answer: object):
@@ -82,6 +85,46 @@ def test_brevity_penalty():
         assert not feedback and hint in feedback.hint, answer
 
 
+def test_gnmt_penalty_reference():
+    assert gnmt_penalty(1, 0.6) == 1.0 and gnmt_penalty(10, 0.0) == 1.0
+    assert gnmt_penalty(7, 1.0) == pytest.approx(2.0)
+    for length in range(2, 40):  # gentler than the library's length ** alpha
+        assert 1.0 < gnmt_penalty(length, 0.8) < length ** 0.8
+    # with alpha 1 the library's length_normalised divides by the length itself
+    assert length_normalised(-6.0, 3, 1.0) == pytest.approx(-6.0 / 3)
+
+
+def test_gnmt_penalty_right_answers():
+    assert verdict("08.gnmt_penalty", lambda length, alpha: ((5 + length) / 6) ** alpha)
+    assert verdict("08.gnmt_penalty", lambda n, a: math.pow((5.0 + n) / 6.0, a))
+    assert verdict("08.gnmt_penalty", lambda n, a: torch.tensor((5 + n) / 6) ** a)  # a 0-d tensor is a number
+    assert verdict("08.gnmt_penalty", gnmt_penalty)
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda n, a: n ** a, "length_normalised"),
+    (lambda n, a: (5 + n) / 6, "power alpha"),
+    (lambda n, a: (5 + n) ** a / 6, "brackets"),
+    (lambda n, a: (6 / (5 + n)) ** a, "upside down"),
+    (lambda n, a: (5 + n) ** a, "divide by 6"),
+    (lambda n, a: 1.0 + n * a, "Try your function"),
+    (lambda n: n, "raised TypeError"),
+    (lambda n, a: "1.0", "one finite number"),
+    (lambda n, a: float("nan"), "one finite number"),
+    (gnmt_penalty(3, 0.6), "the function itself"),
+    ("((5 + n) / 6) ** a", "the function itself"),
+])
+def test_gnmt_penalty_wrong_answers(answer, hint):
+    feedback = verdict("08.gnmt_penalty", answer)
+    assert not feedback and hint in feedback.hint
+
+
+def test_gnmt_cases_tell_the_forms_apart():
+    lengths = {n for n, _ in GNMT_CASES}
+    alphas = {a for _, a in GNMT_CASES}
+    assert 1 in lengths and 0.0 in alphas and len(alphas) >= 3 and max(lengths) >= 20
+
+
 # ---------------------------------------------------------------- 09
 
 
@@ -143,4 +186,89 @@ def test_params_right_answer_is_the_librarys_count():
 ])
 def test_params_wrong_answers(answer, hint):
     feedback = verdict("09.params", answer)
+    assert not feedback and hint in feedback.hint
+
+
+def masked_dot_attention(query, keys, values, mask):
+    scores = (query.unsqueeze(0) * keys).sum(-1)  # (S, B)
+    weights = torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=0)
+    return (weights.unsqueeze(-1) * values).sum(0), weights
+
+
+def test_dot_references_agree_with_the_library_softmax_and_each_other():
+    for sizes in DOT_SIZES:
+        query, keys, values, mask = dot_inputs(*sizes)
+        assert (~mask).any() and mask[:, 0].all()  # some padding, and a sentence without
+        scores = reference_dot_scores(query, keys)
+        torch.testing.assert_close(scores, torch.bmm(keys.transpose(0, 1), query.unsqueeze(-1)).squeeze(-1).t())
+        context, weights = reference_dot_attention(query, keys, values, mask)
+        assert (weights[~mask] == 0).all()
+        torch.testing.assert_close(weights.sum(0), torch.ones(sizes[1]), **FP32)
+        torch.testing.assert_close((context, weights), masked_dot_attention(query, keys, values, mask), **FP32)
+
+
+def test_dot_scores_right_answers():
+    assert verdict("09.dot_scores", lambda q, k: (q.unsqueeze(0) * k).sum(-1))
+    assert verdict("09.dot_scores", lambda q, k: torch.einsum("bd,sbd->sb", q, k))
+    assert verdict("09.dot_scores", lambda q, k: torch.bmm(k.transpose(0, 1), q.unsqueeze(-1)).squeeze(-1).t())
+    assert verdict("09.dot_scores", lambda q, k: ((q.unsqueeze(0) * k).sum(-1)).tolist())  # a list is fine
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (lambda q, k: (q.unsqueeze(0) * k).sum(-1).t(), "transposed"),
+    (lambda q, k: (q.unsqueeze(0) * k).sum(-1) / math.sqrt(q.shape[-1]), "scaled"),
+    (lambda q, k: torch.softmax((q.unsqueeze(0) * k).sum(-1), dim=0), "before the softmax"),
+    (lambda q, k: q.unsqueeze(0) * k, "sum over the feature axis"),
+    (lambda q, k: (q.unsqueeze(0) * k).sum(-1) + 1, "einsum"),
+    (lambda q, k: q @ k, "raised RuntimeError"),
+    (lambda q, k: (q.unsqueeze(0) * k[:, :, :5]).sum(-1) if k.shape[0] == 7 else torch.zeros(3, 2), "(S, B)"),
+    (lambda q, k: None, "return a tensor"),
+    ("q . k", "the function itself"),
+])
+def test_dot_scores_wrong_answers(answer, hint):
+    feedback = verdict("09.dot_scores", answer)
+    assert not feedback and hint in feedback.hint
+
+
+def test_dot_attention_right_answers():
+    assert verdict("09.dot_attention", masked_dot_attention)
+    assert verdict("09.dot_attention", reference_dot_attention)
+    assert verdict("09.dot_attention", lambda q, k, v, m: list(masked_dot_attention(q, k, v, m)))
+
+
+def _unmasked(q, k, v, m):
+    return masked_dot_attention(q, k, v, torch.ones_like(m))
+
+
+def _over_batch(q, k, v, m):
+    weights = masked_softmax((q.unsqueeze(0) * k).sum(-1), m, dim=1)
+    return (weights.unsqueeze(-1) * v).sum(0), weights
+
+
+def _scaled(q, k, v, m):
+    return masked_dot_attention(q / math.sqrt(q.shape[-1]), k, v, m)
+
+
+def _keys_as_values(q, k, v, m):
+    return masked_dot_attention(q, k, k, m)
+
+
+def _unweighted(q, k, v, m):
+    return v.sum(0), masked_dot_attention(q, k, v, m)[1]
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (_unmasked, "padding got weight"),
+    (_over_batch, "dim=0"),
+    (_scaled, "no scaling"),
+    (_keys_as_values, "not of the keys"),
+    (_unweighted, "counted equally"),
+    (lambda q, k, v, m: masked_dot_attention(q, k, v, m)[0], "return two things"),
+    (lambda q, k, v, m: (masked_dot_attention(q, k, v, m)[0], None), "weights should be shaped"),
+    (lambda q, k, v, m: (masked_dot_attention(q, k, v, m)[0] * 2, masked_dot_attention(q, k, v, m)[1]), "einsum"),
+    (lambda q, k, v, m: 1 / 0, "ZeroDivisionError"),
+    (42, "the function itself"),
+])
+def test_dot_attention_wrong_answers(answer, hint):
+    feedback = verdict("09.dot_attention", answer)
     assert not feedback and hint in feedback.hint

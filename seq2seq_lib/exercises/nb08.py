@@ -1,4 +1,5 @@
-"""Exercises of notebook 08: one step of beam search, corpus BLEU, and the brevity penalty.
+"""Exercises of notebook 08: one step of beam search, corpus BLEU, the brevity penalty, and the
+GNMT length penalty written as a function.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("08.brevity", 0.8948).correct
@@ -39,6 +40,10 @@ REFERENCES = [
 # ---------------------------------------------------------------- 08.brevity
 HYP_LENGTH, REF_LENGTH = 9_000, 10_000  # tokens in all hypotheses / all references of a test set
 
+# ---------------------------------------------------------------- 08.gnmt_penalty
+# (length, alpha) pairs the learner's function is tried on
+GNMT_CASES = [(1, 0.6), (3, 0.6), (8, 0.6), (20, 0.6), (5, 0.0), (5, 1.0), (12, 0.2), (30, 1.5)]
+
 
 def extend_beams(beams: dict[str, float], next_log_probs: dict[str, dict[str, float]],
                  beam_size: int) -> list[tuple[str, float]]:
@@ -59,6 +64,15 @@ def brevity_penalty(hyp_length: int, ref_length: int) -> float:
     (0.8948, 1.0)
     """
     return 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / hyp_length)
+
+
+def gnmt_penalty(length: int, alpha: float) -> float:
+    """The length penalty of Wu et al. (2016): ((5 + length) / 6) ** alpha; 1 at length 1 or alpha 0.
+
+    >>> gnmt_penalty(1, 0.6), gnmt_penalty(7, 1.0)
+    (1.0, 2.0)
+    """
+    return ((5 + length) / 6) ** alpha
 
 
 def _number(answer: object) -> float | None:
@@ -149,3 +163,46 @@ def brevity(answer: object) -> tuple[bool, str]:
     if math.isclose(value, HYP_LENGTH / REF_LENGTH, abs_tol=1e-4):
         return False, "BLEU's penalty is not the plain ratio c / r; it is exp(1 - r / c)."
     return False, "c = hypothesis tokens, r = reference tokens; when c < r the penalty is exp(1 - r / c)."
+
+
+@exercise("08.gnmt_penalty")
+def gnmt(answer: object) -> tuple[bool, str]:
+    """A function (length, alpha) -> ((5 + length) / 6) ** alpha, tried on GNMT_CASES."""
+    if not callable(answer):
+        return False, ("answer with the function itself, e.g. `def my_penalty(length, alpha): ...` and then "
+                       "`answer = my_penalty` (no parentheses).")
+    values = []
+    for length, alpha in GNMT_CASES:
+        try:
+            result = answer(length, alpha)
+            value = _number(result)
+        except Exception as exc:  # the learner's code: report, do not crash
+            return False, (f"calling it as f(length={length}, alpha={alpha}) raised {type(exc).__name__}: {exc}. "
+                           "It takes the hypothesis length and alpha, and returns one number.")
+        if value is None:
+            return False, f"f({length}, {alpha}) should return one finite number, not {type(result).__name__}."
+        values.append(value)
+    expected = [gnmt_penalty(length, alpha) for length, alpha in GNMT_CASES]
+    if all(math.isclose(v, e, rel_tol=1e-6) for v, e in zip(values, expected)):
+        return True, ("((5 + |y|) / 6) ** alpha is 1 for a one-token hypothesis and grows more slowly than "
+                      "|y| ** alpha, so it corrects the bias towards short output more gently than dividing "
+                      "by the length.")
+
+    def same(formula) -> bool:
+        return all(math.isclose(v, formula(n, a), rel_tol=1e-6) for v, (n, a) in zip(values, GNMT_CASES))
+
+    if same(lambda n, a: n ** a):
+        return False, ("that is |y| ** alpha, the denominator of the library's `length_normalised`. GNMT's "
+                       "penalty adds 5 to the length and divides by 6 before the power: ((5 + |y|) / 6) ** alpha.")
+    if same(lambda n, a: (5 + n) / 6):
+        return False, "the right base, but raise it to the power alpha: ((5 + length) / 6) ** alpha."
+    if same(lambda n, a: (5 + n) ** a / 6) or same(lambda n, a: 5 + n / 6 ** a) or same(lambda n, a: 5 + (n / 6) ** a):
+        return False, ("check the brackets: add 5 to the length first, divide the sum by 6, then take the "
+                       "power, ((5 + length) / 6) ** alpha.")
+    if same(lambda n, a: ((5 + n) / 6) ** -a) or same(lambda n, a: (6 / (5 + n)) ** a):
+        return False, ("upside down: the penalty grows with the length (the score divides by it), so it is "
+                       "((5 + length) / 6) ** alpha, at least 1.")
+    if same(lambda n, a: (5 + n) ** a):
+        return False, "divide by 6 as well: ((5 + length) / 6) ** alpha, so that a one-token hypothesis gets 1."
+    return False, ("lp(y) = ((5 + |y|) / 6) ** alpha: for length 1 it is 1 whatever alpha, and for alpha 0 "
+                   "it is 1 whatever the length. Try your function on those cases.")

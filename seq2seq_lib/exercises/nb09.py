@@ -1,4 +1,5 @@
-"""Exercises of notebook 09: masked attention weights, the context vector, and attention's parameters.
+"""Exercises of notebook 09: masked attention weights, the context vector, attention's parameters,
+and dot-product attention written as functions.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("09.params", 208).correct
@@ -7,6 +8,8 @@ True
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from numbers import Integral
 
 import torch
@@ -36,6 +39,49 @@ ENC_OUTPUTS = torch.tensor([[1.0, 0.0, 2.0, 0.0],
 
 # ---------------------------------------------------------------- 09.params
 HIDDEN_DIM, ENC_DIM, ATTN_DIM = 8, 16, 8  # AdditiveAttention(hidden_dim, enc_dim, attn_dim)
+
+# ---------------------------------------------------------------- 09.dot_scores, 09.dot_attention
+# (S, B, D, Dv): the sizes of the random tensors a learner's function is tried on
+DOT_SIZES = [(7, 3, 5, 4), (4, 2, 8, 6)]
+
+
+def dot_inputs(src_len: int, batch: int, dim: int, value_dim: int, seed: int = 0
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Random query (B, D), keys (S, B, D), values (S, B, Dv) and a mask (S, B) in which sentence b
+    has its last b positions padded (sentence 0 none).
+
+    >>> [tuple(t.shape) for t in dot_inputs(7, 3, 5, 4)]
+    [(3, 5), (7, 3, 5), (7, 3, 4), (7, 3)]
+    """
+    generator = torch.Generator().manual_seed(seed)
+    query = torch.randn(batch, dim, generator=generator)
+    keys = torch.randn(src_len, batch, dim, generator=generator)
+    values = torch.randn(src_len, batch, value_dim, generator=generator)
+    lengths = torch.tensor([max(1, src_len - b) for b in range(batch)])
+    mask = torch.arange(src_len).unsqueeze(1) < lengths.unsqueeze(0)  # (S, B)
+    return query, keys, values, mask
+
+
+def reference_dot_scores(query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """query (B, D), keys (S, B, D) -> scores (S, B): e_j = s . h_j."""
+    return torch.einsum("bd,sbd->sb", query, keys)
+
+
+def reference_dot_attention(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                            mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> context (B, Dv) and weights (S, B): masked softmax of the dot scores over the S positions."""
+    weights = masked_softmax(reference_dot_scores(query, keys), mask, dim=0)
+    return torch.einsum("sb,sbv->bv", weights, values), weights
+
+
+def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
+    """Run the learner's function; on an exception return a hint instead of raising."""
+    try:
+        return function(*args), None
+    except Exception as exc:
+        shapes = ", ".join(str(tuple(a.shape)) for a in args)
+        return None, (f"calling it on tensors shaped {shapes} raised {type(exc).__name__}: {exc}. "
+                      "Use only the shapes of the inputs, no fixed sizes.")
 
 
 def _tensor(answer: object) -> torch.Tensor | None:
@@ -111,3 +157,79 @@ def params(answer: object) -> tuple[bool, str]:
                        f"concatenated), not {HIDDEN_DIM}: W_h is {ENC_DIM} x {ATTN_DIM}.")
     return False, ("three layers: query_proj (hidden_dim -> attn_dim, no bias), key_proj (enc_dim -> attn_dim, "
                    "with bias) and v (attn_dim -> 1, no bias).")
+
+
+@exercise("09.dot_scores")
+def dot_scores(answer: object) -> tuple[bool, str]:
+    """A function (query (B, D), keys (S, B, D)) -> dot-product scores (S, B), tried on random tensors."""
+    if not callable(answer):
+        return False, ("answer with the function itself: `def dot_scores(query, keys): ...`, then "
+                       "`answer = dot_scores` (no parentheses).")
+    for sizes in DOT_SIZES:
+        query, keys, _, _ = dot_inputs(*sizes)
+        expected = reference_dot_scores(query, keys)
+        result, error = _call(answer, (query, keys))
+        if error:
+            return False, error
+        scores = _tensor(result)
+        if scores is None:
+            return False, f"return a tensor of scores shaped (S, B), got {type(result).__name__}."
+        if scores.shape == expected.t().shape and scores.shape != expected.shape \
+                and torch.allclose(scores, expected.t(), atol=1e-4):
+            return False, "the right numbers, transposed: the library's scores are shaped (S, B), positions first."
+        if scores.shape != expected.shape:
+            return False, (f"for query {tuple(query.shape)} and keys {tuple(keys.shape)} the scores are "
+                           f"(S, B) = {tuple(expected.shape)}, got {tuple(scores.shape)}: one score per source "
+                           "position and sentence, so sum over the feature axis D only.")
+        if torch.allclose(scores, expected, atol=1e-4):
+            continue
+        if torch.allclose(scores, expected / math.sqrt(sizes[2]), atol=1e-4):
+            return False, ("that is the *scaled* dot product of the Transformer, divided by sqrt(D). Here the "
+                           "plain dot product s . h_j is asked for (the scaling is discussed in the notebook).")
+        if torch.allclose(scores, torch.softmax(expected, dim=0), atol=1e-4):
+            return False, "those are already weights: return the scores, before the softmax."
+        return False, ("e_j = s . h_j: multiply the query (B, D) with every key (S, B, D) feature by feature "
+                       "and sum over D, e.g. (query.unsqueeze(0) * keys).sum(-1) or "
+                       "torch.einsum('bd,sbd->sb', query, keys).")
+    return True, ("one multiply-and-add per feature, no parameters: the dot product needs the query and the "
+                  "keys to have the same size D.")
+
+
+@exercise("09.dot_attention")
+def dot_attention(answer: object) -> tuple[bool, str]:
+    """A function (query, keys, values, mask) -> (context (B, Dv), weights (S, B)) with dot-product scores."""
+    if not callable(answer):
+        return False, ("answer with the function itself: `def dot_attention(query, keys, values, mask): ...`, "
+                       "then `answer = dot_attention` (no parentheses).")
+    for sizes in DOT_SIZES:
+        query, keys, values, mask = dot_inputs(*sizes)
+        context, weights = reference_dot_attention(query, keys, values, mask)
+        result, error = _call(answer, (query, keys, values, mask))
+        if error:
+            return False, error
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            return False, "return two things, `return context, weights`: context (B, Dv) and weights (S, B)."
+        got_context, got_weights = _tensor(result[0]), _tensor(result[1])
+        if got_weights is None or got_weights.shape != weights.shape:
+            shape = None if got_weights is None else tuple(got_weights.shape)
+            return False, f"the weights should be shaped (S, B) = {tuple(weights.shape)}, got {shape}."
+        scores = reference_dot_scores(query, keys)
+        if not torch.allclose(got_weights, weights, atol=1e-5):
+            if torch.allclose(got_weights, torch.softmax(scores, dim=0), atol=1e-5):
+                return False, ("padding got weight: fill the scores where mask is False with -inf before the "
+                               "softmax, scores.masked_fill(~mask, float('-inf')).")
+            if torch.allclose(got_weights, masked_softmax(scores, mask, dim=1), atol=1e-5):
+                return False, "the softmax must run over the source positions, dim=0, so that each column sums to 1."
+            if torch.allclose(got_weights, masked_softmax(scores / math.sqrt(sizes[2]), mask, dim=0), atol=1e-5):
+                return False, "no scaling by sqrt(D) here: the plain dot product, then the masked softmax."
+            return False, "weights = softmax over dim 0 of the dot scores, with -inf at the padded positions."
+        if got_context is None or got_context.shape != context.shape:
+            shape = None if got_context is None else tuple(got_context.shape)
+            hint = " (a weighted sum of the values, not of the keys)" if shape == (sizes[1], sizes[2]) else ""
+            return False, f"the context should be shaped (B, Dv) = {tuple(context.shape)}, got {shape}{hint}."
+        if not torch.allclose(got_context, context, atol=1e-5):
+            if torch.allclose(got_context, values.sum(0), atol=1e-5) or torch.allclose(got_context, values.mean(0)):
+                return False, "every position counted equally: weight each value by its a_j before summing over S."
+            return False, "context = sum over S of weights[j] * values[j]: torch.einsum('sb,sbv->bv', weights, values)."
+    return True, ("scores, mask, softmax, weighted sum: the same three steps as additive attention, with a "
+                  "scoring function that has no parameters.")
