@@ -159,7 +159,11 @@ def run_train(args: argparse.Namespace) -> int:
     history = _fit_saving_history(model, data.iterator("train", device, seed=train_config.seed),
                                   data.iterator("val", device), train_config=train_config, device=device,
                                   out_dir=args.out, spec=data.spec(model_config), resume=args.resume)
-    print(f"best validation loss {min(history.val_loss):.3f} -> {args.out / BEST}")
+    best = history.best_epoch
+    loss, kind = history.val_loss[best - 1], "teacher-forced"
+    if loss != loss:  # NaN: epochs from a version that measured only the free-running loss
+        loss, kind = history.val_loss_free_running[best - 1], "free-running"
+    print(f"best epoch {best}: validation loss {loss:.3f} ({kind}) -> {args.out / BEST}")
     return 0
 
 

@@ -97,7 +97,7 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, spec: ModelSpe
         raise ValueError(f"spec must be a ModelSpec(model_config, src_vocab, trg_vocab, data_config), "
                          f"got {type(spec).__name__}.")
     _check_vocab_sizes(model, spec.src_vocab, spec.trg_vocab)
-    val_losses = (history or {}).get("val_loss") or []
+    val_losses = [loss for loss in (history or {}).get("val_loss") or [] if loss == loss]  # NaN: not measured
     checkpoint = {
         "format": FORMAT,
         "model_config": _as_dict(spec.model_config, ModelConfig),

@@ -1,8 +1,14 @@
 """Training: one step, one epoch, evaluation, and `fit` (mixed precision, checkpoints, resume).
 
 Losses are means per target token (pad excluded): an epoch's loss is the sum of every token's
-cross-entropy divided by the number of tokens, so its exp is the true perplexity. (The classic
-write-up averages the per-batch means instead; with bucketed batches the two differ slightly.)
+cross-entropy divided by the number of tokens. (Averaging the per-batch means instead would weight
+a short batch like a long one; with bucketed batches the two differ slightly.)
+
+`fit` validates twice per epoch. Teacher-forced (every decoder input the reference prefix), the
+loss is the per-token cross-entropy of the references, and its exp is the perplexity. Free running
+(the model reads its own previous predictions, as when it translates), it is a diagnostic of
+exposure bias: once the model's prefix drifts from the reference, every later reference token is
+scored after another prefix.
 """
 from __future__ import annotations
 
@@ -154,7 +160,11 @@ def _train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opt
 def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spec: ModelSpec,
         train_config: TrainConfig, device: torch.device | str, out_dir: str | Path, resume: bool = False,
         live_plot: bool = False, progress: bool = True) -> History:
-    """Train for `train_config.epochs` epochs; keep best.pt (lowest val loss) and last.pt (for resume).
+    """Train for `train_config.epochs` epochs; keep best.pt (lowest teacher-forced val loss) and last.pt.
+
+    Every epoch records the training loss, the teacher-forced validation loss (`History.val_loss`,
+    whose exp is the perplexity) and the free-running one (`History.val_loss_free_running`).
+    last.pt holds everything needed to resume.
 
     `spec` (the model's config, vocabularies and data config) goes into every checkpoint, so a
     translator can be rebuilt from the file and a resumed run can check it continues the same model.
@@ -188,7 +198,7 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
         if options.scaler is not None and checkpoint["scaler_state"]:
             options.scaler.load_state_dict(checkpoint["scaler_state"])
         set_rng_state(checkpoint["rng_state"])
-        history = History(**checkpoint["history"])
+        history = History.from_dict(checkpoint["history"])
         print(f"Resuming from {last_path} after epoch {start} (precision {precision}).")
     else:
         set_seed(train_config.seed)
@@ -214,13 +224,23 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
                                               f"epoch {epoch + 1}/{train_config.epochs}", position)
             train_seconds = time.perf_counter() - began
             position["done"] = "during validation"
-            val_loss = evaluate_loss(model, val_batches, device, 0.0, precision, options.fast, criterion)["loss"]
-            _check_loss(val_loss, f"validation after epoch {epoch + 1}")
+            # ratio 1: the reference prefix is fed, so this is the cross-entropy of the references (exp: perplexity);
+            # ratio 0: the model reads its own predictions, as when it translates (exposure bias shows here)
+            val_loss = evaluate_loss(model, val_batches, device, 1.0, precision, options.fast, criterion)["loss"]
+            val_free = evaluate_loss(model, val_batches, device, 0.0, precision, options.fast, criterion)["loss"]
+            _check_loss(val_loss, f"validation (teacher-forced) after epoch {epoch + 1}")
+            _check_loss(val_free, f"validation (free-running) after epoch {epoch + 1}")
             history.train_loss.append(train_loss)
             history.val_loss.append(val_loss)
+            history.val_loss_free_running.append(val_free)
             history.epoch_seconds.append(time.perf_counter() - began)
             history.tokens_per_second.append(tokens / train_seconds)
-            improved = val_loss <= min(history.val_loss)
+            # best.pt is selected on the teacher-forced validation loss, the model's likelihood of the
+            # references: the standard criterion, and the perplexity reported. The free-running loss
+            # mixes in where each sentence happened to drift from its reference, which makes it a noisier
+            # judge of the weights. (NaN: an epoch of a run saved before this loss was measured.)
+            earlier = [loss for loss in history.val_loss[:-1] if math.isfinite(loss)]
+            improved = val_loss <= min(earlier, default=math.inf)
             if improved:
                 save(best_path, epoch + 1, resumable=False)
             save(last_path, epoch + 1, resumable=True)
@@ -230,12 +250,12 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
 
                 draw(history)
             tqdm.write(f"Epoch {epoch + 1:02d} | {history.epoch_seconds[-1]:6.1f} s | "
-                       f"train loss {train_loss:.3f} (ppl {perplexity(train_loss):8.2f}) | "
-                       f"val loss {val_loss:.3f} (ppl {perplexity(val_loss):8.2f}) | "
+                       f"train loss {train_loss:.3f} | val loss teacher-forced {val_loss:.3f} "
+                       f"(ppl {perplexity(val_loss):.2f}), free-running {val_free:.3f} | "
                        f"{history.tokens_per_second[-1]:,.0f} tok/s" + (" | saved best.pt" if improved else ""))
     except KeyboardInterrupt:
         where = f"epoch {epoch + 1} " + position.get("done", "before its first batch finished")
-        history = History(**{name: values[:completed] for name, values in history.to_dict().items()})
+        history = History.from_dict({name: values[:completed] for name, values in history.to_dict().items()})
         save(last_path, completed, resumable=True)
         raise TrainingInterrupted(
             f"Training interrupted in {where}. Saved {last_path} with the weights at the interruption "

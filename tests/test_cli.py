@@ -36,7 +36,7 @@ def test_train_on_the_sample_writes_checkpoints_history_and_the_chosen_schedule(
     assert last["train_config"]["lr_decay"] == 0.5 and last["train_config"]["lr_decay_after"] == 1
     assert last["optimizer_state"]["param_groups"][0]["lr"] == pytest.approx(1e-3)  # epoch 2 ran at half
     assert last["data_config"]["reverse_src"] is True and last["data_config"]["batch_size"] == 8
-    assert "best validation loss" in capsys.readouterr().out
+    assert re.search(r"best epoch [12]: validation loss \d\.\d{3} \(teacher-forced\)", capsys.readouterr().out)
     with pytest.raises(ValueError, match="already finished 2 epoch"):
         main(args + ["--resume"])
 
@@ -98,7 +98,8 @@ def test_evaluate_reports_loss_perplexity_and_bleu_as_json(tmp_path, multi30k_di
     assert 0.0 < results["chrf"] <= 100.0 and results["chrf_signature"].startswith("nrefs:1")
     assert "perplexity_teacher_forced" in capsys.readouterr().out
     table_row = dict(zip(results_table.COLUMNS, results_table.row(out)))
-    assert table_row["test ppl"] == f"{results['perplexity_free_running']:.2f}"
+    assert table_row["test ppl (free-running)"] == f"{results['perplexity_free_running']:.2f}"
+    assert table_row["test ppl (teacher-forced)"] == f"{results['perplexity_teacher_forced']:.2f}"
     assert table_row["token BLEU beam 5"] == "-"
     assert table_row["source"] == "as written" and table_row["best epoch"] == "1"
 

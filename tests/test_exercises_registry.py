@@ -8,7 +8,8 @@ NOTEBOOK_EXERCISES = [
     "02.unk", "03.shape", "03.first_row", "03.bucket_pads", "04.shapes",
     "04.encoder_params", "04.last_row", "04.forget_gate", "05.logits_shape", "05.softmax", "05.run_inputs",
     "05.perplexity", "05.uniform_perplexity",
-    "06.loss_slices", "06.fed_inputs", "06.n_tokens", "07.best_epoch", "07.clip",
+    "06.loss_slices", "06.fed_inputs", "06.n_tokens", "06.epochs_experiment", "07.best_epoch", "07.clip",
+    "07.lr_experiment",
     "07.precision", "07.evaluate", "08.beam_step", "08.corpus_bleu", "08.brevity", "08.gnmt_penalty",
     "09.mask", "09.context", "09.params", "09.dot_scores", "09.dot_attention", "A1.decoder_calls", "A1.projected_rows",
 ]

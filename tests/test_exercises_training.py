@@ -6,11 +6,12 @@ import torch
 
 from seq2seq_lib.exercises import check
 from seq2seq_lib.exercises.nb06 import COINS, EXAMPLE_TRG, PREDICTIONS, TRG_LENGTHS, fed_inputs, loss_inputs
+from seq2seq_lib.exercises import nb06, nb07
 from seq2seq_lib.exercises.nb07 import CLIP, GRAD_NORMS, PRECISIONS, VAL_LOSSES
 from tolerance import FP32
 
-NAMES = ["06.loss_slices", "06.fed_inputs", "06.n_tokens",
-         "07.best_epoch", "07.clip", "07.precision", "07.evaluate"]
+NAMES = ["06.loss_slices", "06.fed_inputs", "06.n_tokens", "06.epochs_experiment",
+         "07.best_epoch", "07.clip", "07.precision", "07.evaluate", "07.lr_experiment"]
 
 
 def verdict(name: str, answer: object):
@@ -115,7 +116,7 @@ def test_best_epoch():
 def test_best_epoch_agrees_with_history():
     from seq2seq_lib.history import History
 
-    history = History(train_loss=list(VAL_LOSSES), val_loss=list(VAL_LOSSES))
+    history = History(train_loss=list(VAL_LOSSES), val_loss=list(VAL_LOSSES), val_loss_free_running=[6.0] * 5)
     assert verdict("07.best_epoch", history.best_epoch)
 
 
@@ -158,7 +159,7 @@ def right_evaluate(model, batches, device):
     total = tokens = 0
     with torch.no_grad():
         for batch in batches:
-            loss, n = model.loss(batch.src.to(device), batch.trg.to(device), 0.0, batch.src_lengths)
+            loss, n = model.loss(batch.src.to(device), batch.trg.to(device), 1.0, batch.src_lengths)
             total, tokens = total + loss.item() * n, tokens + n
     return total / tokens
 
@@ -167,7 +168,10 @@ def test_evaluate_right_answers():
     from seq2seq_lib.evaluation import evaluate_loss
 
     assert verdict("07.evaluate", right_evaluate)
-    assert verdict("07.evaluate", lambda model, batches, device: evaluate_loss(model, batches, device)["loss"])
+    assert verdict("07.evaluate", lambda model, batches, device: evaluate_loss(model, batches, device, 1.0)["loss"])
+    # the default of evaluate_loss is ratio 0, free running: not the perplexity
+    feedback = verdict("07.evaluate", lambda model, batches, device: evaluate_loss(model, batches, device)["loss"])
+    assert not feedback and "free-running" in feedback.hint
 
 
 def without(step: str):
@@ -180,7 +184,7 @@ def without(step: str):
         grad = torch.enable_grad() if step == "no_grad" else torch.no_grad()
         with grad:
             for batch in batches:
-                ratio = 1.0 if step == "ratio" else 0.0
+                ratio = 0.0 if step == "ratio" else 1.0
                 loss, n = model.loss(batch.src.to(device), batch.trg.to(device), ratio, batch.src_lengths)
                 total, tokens = total + loss.item() * n, tokens + n
                 means.append(loss.item())
@@ -189,7 +193,7 @@ def without(step: str):
 
 
 @pytest.mark.parametrize("step, hint", [
-    ("eval", "model.eval()"), ("no_grad", "torch.no_grad()"), ("ratio", "teacher_forcing_ratio=0.0"),
+    ("eval", "model.eval()"), ("no_grad", "torch.no_grad()"), ("ratio", "teacher_forcing_ratio=1.0"),
     ("per_token", "per-batch means"),
 ])
 def test_evaluate_wrong_answers(step, hint):
@@ -202,3 +206,57 @@ def test_evaluate_other_mistakes():
     assert not feedback and "never ran the model" in feedback.hint
     feedback = verdict("07.evaluate", lambda model, batches, device: "low")
     assert not feedback and "one number" in feedback.hint
+
+
+# ---------------------------------------------------------------- experiments (bands measured in the ci profile)
+
+
+@pytest.fixture
+def ci_profile(monkeypatch):
+    monkeypatch.setenv("SEQ2SEQ_PROFILE", "ci")
+
+
+def test_epochs_experiment_judges_the_measured_losses_within_their_bands(ci_profile, monkeypatch):
+    assert verdict("06.epochs_experiment", (3.44, 5.62))
+    assert verdict("06.epochs_experiment", {"teacher_forced": 3.42, "free_running": 5.71})
+    for answer, hint in [((5.62, 3.44), "swapped"), ((4.0, 4.9), "after 1 epoch"), ((2.0, 9.0), "EPOCHS = 3"),
+                         ((3.44,), "two numbers"), ("3.44, 5.62", "two numbers")]:
+        feedback = verdict("06.epochs_experiment", answer)
+        assert not feedback and hint in feedback.hint, answer
+    low, high = nb06.EXPERIMENT_BANDS["teacher_forced"]
+    assert low < 3.42 and 3.45 < high and nb06.ONE_EPOCH_BANDS["teacher_forced"][0] > high  # bands do not overlap
+    monkeypatch.setenv("SEQ2SEQ_PROFILE", "full")
+    feedback = verdict("06.epochs_experiment", (3.44, 5.62))
+    assert not feedback and "`ci` profile" in feedback.hint
+
+
+def test_lr_experiment_judges_the_perplexity_within_its_band(ci_profile, monkeypatch):
+    assert verdict("07.lr_experiment", 98.2) and verdict("07.lr_experiment", torch.tensor(95.0))
+    for answer, hint in [(114.4, "recipe's lr 0.001"), (4.587, "exp"), (60.0, "val_ppl"), ("98", "one number")]:
+        feedback = verdict("07.lr_experiment", answer)
+        assert not feedback and hint in feedback.hint, answer
+    assert nb07.RECIPE_LR_BAND[0] > nb07.LR_BAND[1]
+    monkeypatch.setenv("SEQ2SEQ_PROFILE", "full")
+    feedback = verdict("07.lr_experiment", 98.2)
+    assert not feedback and "`ci` profile" in feedback.hint
+
+
+@pytest.mark.multi30k
+def test_lr_experiment_band_holds_for_a_real_ci_run(multi30k_dir, tmp_path, monkeypatch, ci_profile):
+    """The band is what the notebook's cell measures: one epoch of fit from the seeded ci model, lr 0.003."""
+    from seq2seq_lib.config import get_profile, replace
+    from seq2seq_lib.models import build_model
+    from seq2seq_lib.prepare import prepare_data
+    from seq2seq_lib.train import fit
+    from seq2seq_lib.utils import set_seed
+
+    monkeypatch.setenv("SEQ2SEQ_DATA_DIR", str(multi30k_dir))
+    profile = get_profile("ci")
+    data = prepare_data(profile)
+    set_seed(profile.train.seed)
+    model = build_model(profile.model, len(data.src_field.vocab), len(data.trg_field.vocab),
+                        pad_idx=data.pad_idx, sos_idx=data.sos_idx)
+    history = fit(model, data.iterator("train", device="cpu", seed=profile.train.seed), data.iterator("val", device="cpu"),
+                  spec=data.spec(profile.model), train_config=replace(profile.train, epochs=1, lr=nb07.EXPERIMENT_LR),
+                  device="cpu", out_dir=tmp_path, progress=False)
+    assert verdict("07.lr_experiment", history.val_ppl[-1])

@@ -132,16 +132,26 @@ def test_step_options_refuse_bad_values(changes, message):
         StepOptions(CPU, **changes)
 
 
-def test_fit_keeps_the_lowest_validation_loss_in_best_pt(tmp_path, monkeypatch):
-    scripted = iter([3.0, 2.0, 2.5])
+def test_fit_keeps_the_lowest_teacher_forced_validation_loss_in_best_pt(tmp_path, monkeypatch, capsys):
+    # scripted validation losses by teacher-forcing ratio: the free-running one is lowest at epoch 3,
+    # the teacher-forced one (the perplexity, what best.pt is selected on) at epoch 2
+    scripted = {1.0: iter([3.0, 2.0, 2.5]), 0.0: iter([4.0, 3.9, 3.5])}
+    ratios = []
     real_evaluate = train_module.evaluate_loss
 
-    def fake_evaluate(*args, **kwargs):
-        return {**real_evaluate(*args, **kwargs), "loss": next(scripted)}
+    def fake_evaluate(model, batches, device, teacher_forcing_ratio=0.0, *args, **kwargs):
+        ratios.append(teacher_forcing_ratio)
+        result = real_evaluate(model, batches, device, teacher_forcing_ratio, *args, **kwargs)
+        return {**result, "loss": next(scripted[teacher_forcing_ratio])}
 
     monkeypatch.setattr(train_module, "evaluate_loss", fake_evaluate)
     history = run_fit(tmp_path, train_config=replace(TRAIN, epochs=3))
-    assert history.val_loss == [3.0, 2.0, 2.5] and history.best_epoch == 2
+    assert ratios == [1.0, 0.0] * 3
+    assert history.val_loss == [3.0, 2.0, 2.5] and history.val_loss_free_running == [4.0, 3.9, 3.5]
+    assert history.best_epoch == 2 and history.val_ppl == pytest.approx([math.exp(v) for v in (3.0, 2.0, 2.5)])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    assert "val loss teacher-forced 2.000 (ppl 7.39), free-running 3.900" in lines[1] and "saved best.pt" in lines[1]
+    assert "saved best.pt" not in lines[2]
     best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
     assert best["epoch"] == 2 and best["best_val_loss"] == 2.0 and best["optimizer_state"] is None
     assert best["src_vocab"]["itos"] == VOCAB.itos and best["model_config"]["hidden_dim"] == 32
@@ -247,11 +257,44 @@ def test_ctrl_c_keeps_best_pt_saves_last_pt_and_says_how_to_resume(tmp_path):
     assert len(history.train_loss) == 2
 
 
-def test_plot_history_draws_loss_and_perplexity():
-    figure = plot_history(History(train_loss=[3.0, 2.0], val_loss=[3.2, 2.5]))
+def test_plot_history_draws_loss_and_perplexity_with_both_validation_curves_labelled():
+    figure = plot_history(History(train_loss=[3.0, 2.0], val_loss=[3.2, 2.5], val_loss_free_running=[4.0, 3.8]))
     loss_axis, ppl_axis = figure.axes
-    assert loss_axis.get_ylabel() == "loss" and ppl_axis.get_ylabel() == "perplexity"
+    assert loss_axis.get_ylabel() == "loss" and ppl_axis.get_ylabel().startswith("perplexity")
+    for axis in (loss_axis, ppl_axis):
+        assert [line.get_label() for line in axis.lines] == ["train", "validation, teacher-forced",
+                                                             "validation, free-running"]
     assert list(ppl_axis.lines[1].get_ydata()) == pytest.approx([math.exp(3.2), math.exp(2.5)])
+    assert list(loss_axis.lines[2].get_ydata()) == pytest.approx([4.0, 3.8])
+    with pytest.raises(ValueError, match="needs a History"):
+        plot_history({"train_loss": [3.0]})
+
+
+def test_a_history_saved_before_both_validation_losses_were_kept_loads_with_its_loss_as_free_running(tmp_path):
+    old = {"train_loss": [5.0, 4.0], "val_loss": [4.8, 4.5], "epoch_seconds": [1.0, 1.0],
+           "tokens_per_second": [10.0, 10.0]}
+    history = History.from_dict(old)
+    assert history.val_loss_free_running == [4.8, 4.5] and all(math.isnan(v) for v in history.val_loss)
+    assert history.best_epoch == 2  # what such a run kept: the lowest free-running loss
+    assert all(math.isnan(v) for v in history.val_ppl)
+    assert [line.get_label() for line in plot_history(history).axes[0].lines] == ["train", "validation, free-running"]
+    assert History.from_dict(History(train_loss=[1.0], val_loss=[2.0], val_loss_free_running=[3.0]).to_dict()) == \
+        History(train_loss=[1.0], val_loss=[2.0], val_loss_free_running=[3.0])
+    with pytest.raises(ValueError, match="Unknown history entries \\['val_los'\\]"):
+        History.from_dict({"val_los": [1.0]})
+
+
+def test_resuming_a_run_saved_before_both_losses_were_kept(tmp_path):
+    """last.pt of an older run: its history has one val_loss (free running); fit resumes and fills in both."""
+    run_fit(tmp_path, train_config=replace(TRAIN, epochs=1))
+    last = load_checkpoint(tmp_path / "last.pt")
+    old = last["history"]
+    old["val_loss"] = old.pop("val_loss_free_running")
+    torch.save(last, tmp_path / "last.pt")
+    history = run_fit(tmp_path, resume=True)
+    assert math.isnan(history.val_loss[0]) and math.isfinite(history.val_loss[1])
+    assert len(history.val_loss_free_running) == 2 and history.best_epoch == 2
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 2  # the first measured teacher-forced loss
 
 
 def test_bad_arguments_are_rejected(tmp_path):

@@ -6,11 +6,19 @@ DIR/test_beamK.json` for K = 1 and 5.
 
     python tools/results_table.py runs/classic runs/attention [--mean]
     python tools/results_table.py --curves runs/classic runs/attention   # validation loss per epoch
+
+Losses and perplexities are labelled by how they were measured. Teacher-forced: the decoder is fed
+the reference prefix, so the loss is the cross-entropy of the references and its exp is the
+perplexity. Free-running: the model reads its own previous predictions, as when it translates (the
+number published write-ups of these recipes report as "perplexity"). Runs saved before both were
+kept have only the free-running validation loss, and evaluations written then only the free-running
+test loss; the other columns show '-' for them.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 from pathlib import Path
@@ -19,11 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from seq2seq_lib.checkpoint import load_checkpoint  # noqa: E402
+from seq2seq_lib.history import History  # noqa: E402
 from seq2seq_lib.runs import BEST  # noqa: E402
 
-# "test loss" and "test ppl" are free-running, as the published runs of these recipes report them
-COLUMNS = ("run", "source", "lr (decay)", "batch", "precision", "seed", "best epoch", "val loss", "test loss",
-           "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
+VAL_TF, VAL_FR = "val loss (teacher-forced)", "val loss (free-running)"
+TEST_LOSS_FR, TEST_PPL_FR = "test loss (free-running)", "test ppl (free-running)"
+COLUMNS = ("run", "source", "lr (decay)", "batch", "precision", "seed", "best epoch", VAL_TF, VAL_FR,
+           "test ppl (teacher-forced)", TEST_LOSS_FR, TEST_PPL_FR,
+           "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
 
 
 LEGACY_KEYS = {"loss_free_running": "loss", "perplexity_free_running": "perplexity"}
@@ -41,7 +52,8 @@ def row(folder: Path) -> list[str]:
     checkpoint = load_checkpoint(folder / BEST)
     train, data = checkpoint["train_config"], checkpoint.get("data_config") or {}
     full_history = folder / "history.json"  # best.pt's own history stops at the best epoch
-    history = json.loads(full_history.read_text()) if full_history.is_file() else checkpoint["history"]
+    history = History.from_dict(json.loads(full_history.read_text()) if full_history.is_file()
+                                else checkpoint["history"])
     greedy, beam = _evaluation(folder, 1), _evaluation(folder, 5)
     decay = "" if train.get("lr_decay", 1.0) == 1.0 else f" (x{train['lr_decay']} after {train['lr_decay_after']})"
 
@@ -51,14 +63,21 @@ def row(folder: Path) -> list[str]:
 
     return [folder.name, "reversed" if data.get("reverse_src") else "as written", f"{train['lr']:g}{decay}",
             str(data.get("batch_size", "-")), train["precision"], str(train["seed"]), str(checkpoint["epoch"]),
-            f"{min(history['val_loss']):.3f}",
-            fmt(greedy, "loss_free_running", 3), fmt(greedy, "perplexity_free_running"), fmt(greedy, "bleu_tokens"), fmt(beam, "bleu_tokens"),
+            _lowest(history.val_loss), _lowest(history.val_loss_free_running),
+            fmt(greedy, "perplexity_teacher_forced"), fmt(greedy, "loss_free_running", 3),
+            fmt(greedy, "perplexity_free_running"), fmt(greedy, "bleu_tokens"), fmt(beam, "bleu_tokens"),
             fmt(greedy, "bleu_sacrebleu"), fmt(beam, "bleu_sacrebleu"),
-            f"{statistics.mean(history['epoch_seconds']):.0f}"]
+            f"{statistics.mean(history.epoch_seconds):.0f}"]
 
 
-MEASURED = ("val loss", "test loss", "test ppl", "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy",
-            "sacreBLEU beam 5", "s / epoch")
+def _lowest(losses: list[float]) -> str:
+    """The lowest measured loss, or '-' where none was measured (NaN: a run saved before it was kept)."""
+    measured = [loss for loss in losses if math.isfinite(loss)]
+    return f"{min(measured):.3f}" if measured else "-"
+
+
+MEASURED = (VAL_TF, VAL_FR, "test ppl (teacher-forced)", TEST_LOSS_FR, TEST_PPL_FR,
+            "token BLEU greedy", "token BLEU beam 5", "sacreBLEU greedy", "sacreBLEU beam 5", "s / epoch")
 
 
 def mean_row(rows: list[list[str]]) -> list[str]:
@@ -76,14 +95,30 @@ def mean_row(rows: list[list[str]]) -> list[str]:
     return cells
 
 
+CURVE_HEADER = ("| run | validation loss teacher-forced, epoch 1 onwards | validation loss free-running, epoch 1 "
+                "onwards |\n| --- | --- | --- |")
+
+
 def curve_row(folder: Path) -> list[str]:
-    """The run's validation loss per epoch, its lowest in bold (the epoch best.pt keeps)."""
+    """The run's validation losses per epoch, teacher-forced and free-running; in bold the epoch best.pt keeps.
+
+    best.pt keeps the lowest teacher-forced loss; runs saved before it was measured kept the lowest
+    free-running one, and their teacher-forced column is '-'.
+    """
     path = folder / "history.json"
     if not path.is_file():
         raise SystemExit(f"{folder} has no history.json; `python -m seq2seq_lib train --out` writes it at the end.")
-    losses = json.loads(path.read_text())["val_loss"]
-    best = losses.index(min(losses))
-    return [folder.name, ", ".join(f"**{v:.3f}**" if i == best else f"{v:.3f}" for i, v in enumerate(losses))]
+    history = History.from_dict(json.loads(path.read_text()))
+    best = history.best_epoch - 1 if history.best_epoch else None
+    selected_on_teacher_forced = any(math.isfinite(v) for v in history.val_loss)
+
+    def cells(losses: list[float], bold: bool) -> str:
+        if not any(math.isfinite(v) for v in losses):
+            return "-"
+        return ", ".join(f"**{v:.3f}**" if bold and i == best else f"{v:.3f}" for i, v in enumerate(losses))
+
+    return [folder.name, cells(history.val_loss, selected_on_teacher_forced),
+            cells(history.val_loss_free_running, not selected_on_teacher_forced)]
 
 
 def main() -> int:
@@ -94,7 +129,7 @@ def main() -> int:
                         help="print each run's validation loss per epoch instead of the results")
     args = parser.parse_args()
     if args.curves:
-        print("| run | validation loss, epoch 1 onwards |\n| --- | --- |")
+        print(CURVE_HEADER)
         for folder in args.folders:
             print("| " + " | ".join(curve_row(folder)) + " |")
         return 0
