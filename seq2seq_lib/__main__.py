@@ -175,10 +175,13 @@ def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, Trai
     args.model = args.model or "classic"
     if args.model == "gru" and args.rnn == "lstm":
         raise UsageError("--model gru is the classic model with GRUs; drop --rnn lstm, or use --model classic.")
-    rnn_type = "gru" if args.model == "gru" else args.rnn or profile.model.rnn_type
+    cho = args.model == "cho"  # Cho et al. (2014): one GRU layer unless --rnn / --layers say otherwise
+    rnn_type = "gru" if args.model == "gru" or (cho and args.rnn is None) else args.rnn or profile.model.rnn_type
+    layers = args.layers if args.layers is not None else 1 if cho else None
     sizes = {k: v for k, v in (("emb_dim", args.emb_dim), ("hidden_dim", args.hidden_dim),
-                               ("n_layers", args.layers), ("dropout", args.dropout)) if v is not None}
-    model_config = replace(profile.model, attention=args.model == "attention", rnn_type=rnn_type, **sizes)
+                               ("n_layers", layers), ("dropout", args.dropout)) if v is not None}
+    model_config = replace(profile.model, attention=args.model == "attention", feed_context=cho, rnn_type=rnn_type,
+                           **sizes)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision), ("fast", args.fast),
                                    ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
                                    ("lr_decay_after", args.lr_decay_after)) if v is not None}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import PRECISION_CHOICES
 
-MODELS = ("classic", "gru", "attention")
+MODELS = ("classic", "gru", "cho", "attention")
 
 
 def _number(text: str, kind: type) -> float | int:
@@ -66,8 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data and model size: ci = small subset for a CPU in seconds, full = the real "
                             "recipe (default: $SEQ2SEQ_PROFILE, else ci)")
     train.add_argument("--model", choices=MODELS, default=None,
-                       help="classic = 2-layer LSTM encoder-decoder; gru = the same with GRUs; "
-                            "attention = Bahdanau attention (default: classic)")
+                       help="classic = 2-layer LSTM encoder-decoder; gru = the same with GRUs; cho = a 1-layer "
+                            "GRU encoder-decoder that feeds the encoder's summary to every decoder step (Cho et "
+                            "al., 2014); attention = Bahdanau attention (default: classic)")
     train.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the profile's)")
     train.add_argument("--out", type=Path, required=True, help="output folder for best.pt, last.pt, history.json")
     start = train.add_mutually_exclusive_group()

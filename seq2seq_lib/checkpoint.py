@@ -174,8 +174,8 @@ def check_compatible(checkpoint: dict, spec: ModelSpec) -> None:
         saved = checkpoint.get(name)
         if config is None or (saved is None and name == "data_config"):
             continue
-        for f in fields(config):
-            mine, theirs = getattr(config, f.name), (saved or {}).get(f.name)
+        for f in fields(config):  # a field the checkpoint predates has its default there
+            mine, theirs = getattr(config, f.name), (saved or {}).get(f.name, f.default)
             if mine != theirs:
                 problems.append(f"{name}.{f.name} is {mine!r} here but {theirs!r} in the checkpoint")
     for side, vocab in (("src", spec.src_vocab), ("trg", spec.trg_vocab)):

@@ -58,8 +58,15 @@ class ModelConfig:
     dropout: float = 0.5
     rnn_type: str = "lstm"
     attention: bool = False
+    feed_context: bool = False  # hand the encoder's summary to every decoder step (Cho et al., 2014)
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.feed_context, bool) and isinstance(self.attention, bool),
+               f"attention and feed_context must be True or False, got {self.attention!r} and "
+               f"{self.feed_context!r}.")
+        _check(not (self.attention and self.feed_context),
+               "attention and feed_context cannot both be on: the attention decoder computes a new "
+               "context at every step; pick one.")
         for name in ("emb_dim", "hidden_dim", "n_layers"):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,

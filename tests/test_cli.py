@@ -48,7 +48,7 @@ def test_size_options_shape_the_model_and_are_kept_for_resume(tmp_path, capsys):
                  "--dropout", "0.1", "--min-freq", "3"]) == 0
     checkpoint = load_checkpoint(out / "best.pt")
     assert checkpoint["model_config"] == {"emb_dim": 16, "hidden_dim": 24, "n_layers": 1, "dropout": 0.1,
-                                          "rnn_type": "gru", "attention": True}
+                                          "rnn_type": "gru", "attention": True, "feed_context": False}
     assert checkpoint["data_config"]["min_freq"] == 3
     assert "emb=16 hidden=24 layers=1, 1 epoch(s)" in capsys.readouterr().out
     settings = json.loads((out / "run.json").read_text())
@@ -57,6 +57,17 @@ def test_size_options_shape_the_model_and_are_kept_for_resume(tmp_path, capsys):
         main(["train", "--out", str(out), "--resume", "--epochs", "2", "--hidden-dim", "32"])
     with pytest.raises(ValueError, match="--model gru is the classic model with GRUs"):
         main(["train", "--sample", "--out", str(tmp_path / "other"), "--model", "gru", "--rnn", "lstm"])
+
+
+def test_the_cho_model_is_one_gru_layer_fed_the_context_unless_told_otherwise(tmp_path):
+    common = ["train", "--sample", "--profile", "ci", "--epochs", "1", "--precision", "fp32", "--model", "cho"]
+    assert main(common + ["--out", str(tmp_path / "cho")]) == 0
+    config = load_checkpoint(tmp_path / "cho" / "best.pt")["model_config"]
+    assert (config["feed_context"], config["rnn_type"], config["n_layers"], config["attention"]) == (True, "gru", 1,
+                                                                                                     False)
+    assert main(common + ["--out", str(tmp_path / "cho-lstm"), "--rnn", "lstm", "--layers", "2"]) == 0
+    config = load_checkpoint(tmp_path / "cho-lstm" / "best.pt")["model_config"]
+    assert (config["feed_context"], config["rnn_type"], config["n_layers"]) == (True, "lstm", 2)
 
 
 def test_resume_needs_only_the_folder_and_refuses_a_changed_setting(tmp_path, monkeypatch):

@@ -21,6 +21,9 @@ FAMILIES = {
     "attention gru": ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0, rnn_type="gru",
                                  attention=True),
     "attention lstm": ModelConfig(emb_dim=8, hidden_dim=16, n_layers=2, dropout=0.0, attention=True),
+    "context gru": ModelConfig(emb_dim=8, hidden_dim=16, n_layers=1, dropout=0.0, rnn_type="gru",
+                               feed_context=True),
+    "context lstm": ModelConfig(emb_dim=8, hidden_dim=16, n_layers=2, dropout=0.0, feed_context=True),
 }
 
 

@@ -54,6 +54,13 @@ def run_decoder(decoder: nn.Module, inputs: Tensor, state: Any) -> tuple[Tensor,
     The same arithmetic as k calls of the textbook decoder, without the projection.
     """
     embedded = decoder.dropout(decoder.embedding(inputs))  # (k, B, E)
+    if getattr(decoder, "feeds_context", False):  # the context is fixed, so the block is one RNN call too
+        context = state.context.expand(inputs.shape[0], -1, -1)  # (k, B, H)
+        rnn_input = torch.cat([embedded, context], dim=-1)  # (k, B, E + H)
+        outputs, rnn_state = run_rnn(decoder.rnn, rnn_input, join_state(state.hidden, state.cell))
+        hidden, cell = split_state(rnn_state)
+        features = torch.cat([outputs, context, embedded], dim=-1)  # (k, B, F)
+        return features, state._replace(hidden=hidden, cell=cell), None
     if not getattr(decoder, "has_attention", False):
         outputs, state = run_rnn(decoder.rnn, embedded, state)  # (k, B, H): one RNN call for the block
         return outputs, state, None

@@ -1,7 +1,8 @@
 """The models the series teaches, one file per family, all following one decoder protocol.
 
 Read in this order: `layers` (shared pieces), `classic` (Encoder, Decoder), `seq2seq` (the
-teacher-forced loop and its loss), `attention` (Bahdanau). The code here is the textbook:
+teacher-forced loop and its loss), `context` (Cho et al.: the encoder's summary at every decoder
+step), `attention` (Bahdanau). The code here is the textbook:
 plain PyTorch modules, one decoder step at a time. `seq2seq_lib.fast` runs these same modules
 faster and is tested to give the same losses and gradients.
 
@@ -17,20 +18,23 @@ from torch import nn
 from ..config import ModelConfig
 from .attention import AdditiveAttention, AttentionDecoder, AttentionState, BiEncoder, masked_softmax
 from .classic import Decoder, Encoder
+from .context import ContextDecoder, ContextState
 from .layers import INIT_RANGE, init_uniform
 from .seq2seq import Seq2Seq, teacher_forcing_coins
 
 
 def build_model(config: ModelConfig, src_vocab_size: int, trg_vocab_size: int,
                 pad_idx: int = 1, sos_idx: int = 2) -> Seq2Seq:
-    """The Seq2Seq a ModelConfig describes (classic, or Bahdanau when config.attention), uniform init."""
+    """The Seq2Seq a ModelConfig describes (classic; Cho et al.'s when config.feed_context; Bahdanau
+    when config.attention), with uniform initial weights."""
     if not isinstance(config, ModelConfig):
         raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}.")
     for name, size in (("src_vocab_size", src_vocab_size), ("trg_vocab_size", trg_vocab_size)):
         if isinstance(size, bool) or not isinstance(size, int) or size < 4 or size <= max(pad_idx, sos_idx):
             raise ValueError(f"{name} must be an integer >= 4 (the specials <unk> <pad> <sos> <eos> "
                              f"take ids 0..3), got {size!r}; pass len(vocab).")
-    encoder_class, decoder_class = (BiEncoder, AttentionDecoder) if config.attention else (Encoder, Decoder)
+    encoder_class, decoder_class = ((BiEncoder, AttentionDecoder) if config.attention else
+                                    (Encoder, ContextDecoder) if config.feed_context else (Encoder, Decoder))
     sizes = (config.emb_dim, config.hidden_dim, config.n_layers, config.dropout, config.rnn_type)
     model = Seq2Seq(encoder_class(src_vocab_size, *sizes), decoder_class(trg_vocab_size, *sizes),
                     pad_idx, sos_idx)
@@ -46,6 +50,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["Encoder", "Decoder", "Seq2Seq", "BiEncoder", "AdditiveAttention", "AttentionState",
+__all__ = ["Encoder", "Decoder", "ContextDecoder", "ContextState", "Seq2Seq", "BiEncoder", "AdditiveAttention", "AttentionState",
            "AttentionDecoder", "masked_softmax", "teacher_forcing_coins", "build_model", "count_parameters",
            "INIT_RANGE"]
