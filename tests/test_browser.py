@@ -64,10 +64,12 @@ def _wait_for_server(url: str, process: subprocess.Popen, timeout: float = 90) -
 
 
 # JupyterLab user settings for the test: never write the notebook back to disk (its committed
-# outputs stay as they are), start its kernel without asking, and show no news pop-up.
+# outputs stay as they are), start its kernel without asking, show no news pop-up, and keep every
+# cell in the page (by default JupyterLab 4 renders only the cells near the view, so a running cell
+# further down would look finished to WIDGET_OR_STOPPED).
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True},
+    "@jupyterlab/notebook-extension/tracker": {"autoStartDefaultKernel": True, "windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
 }
 
