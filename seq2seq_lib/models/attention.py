@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .layers import join_state, make_rnn, run_encoder_rnn, split_state
+from .layers import check_cell_state, join_state, make_rnn, run_encoder_rnn, split_state
 
 
 def masked_softmax(scores: Tensor, mask: Tensor, dim: int = 0) -> Tensor:
@@ -115,10 +115,7 @@ class AttentionDecoder(nn.Module):
         if not bool(src_mask.any(0).all()):
             raise ValueError("A source sentence is all padding; every column of src needs at "
                              "least one real token (numericalize adds <sos> and <eos>).")
-        if (self.rnn_type == "lstm") != (cell is not None):
-            raise ValueError(f"The decoder is a {self.rnn_type.upper()} but the encoder "
-                             f"{'gave' if cell is not None else 'did not give'} a cell state; "
-                             "build both from one ModelConfig with build_model().")
+        check_cell_state(self.rnn_type, cell)
         return AttentionState(hidden, cell, enc_outputs, self.attention.keys(enc_outputs), src_mask)
 
     def forward(self, input: Tensor, state: AttentionState) -> tuple[Tensor, AttentionState, Tensor]:

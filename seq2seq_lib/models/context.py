@@ -14,7 +14,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .layers import join_state, make_rnn, split_state
+from .layers import check_cell_state, join_state, make_rnn, split_state
 
 
 class ContextState(NamedTuple):
@@ -43,10 +43,7 @@ class ContextDecoder(nn.Module):
     def init_state(self, enc_outputs: Tensor, hidden: Tensor, cell: Tensor | None,
                    src_mask: Tensor) -> ContextState:
         """Start from the encoder's final state and keep its top layer as the context z."""
-        if (self.rnn_type == "lstm") != (cell is not None):
-            raise ValueError(f"The decoder is a {self.rnn_type.upper()} but the encoder "
-                             f"{'gave' if cell is not None else 'did not give'} a cell state; "
-                             "build both from one ModelConfig with build_model().")
+        check_cell_state(self.rnn_type, cell)
         return ContextState(hidden, cell, hidden[-1:])  # context (1, B, H)
 
     def forward(self, input: Tensor, state: ContextState) -> tuple[Tensor, ContextState]:

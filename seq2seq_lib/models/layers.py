@@ -41,6 +41,14 @@ def join_state(hidden: Tensor, cell: Tensor | None) -> Tensor | tuple[Tensor, Te
     return hidden if cell is None else (hidden, cell)
 
 
+def check_cell_state(rnn_type: str, cell: Tensor | None) -> None:
+    """A decoder's RNN must match the encoder's: an LSTM needs the cell state, a GRU has none."""
+    if (rnn_type == "lstm") != (cell is not None):
+        raise ValueError(f"The decoder is a {rnn_type.upper()} but the encoder "
+                         f"{'gave' if cell is not None else 'did not give'} a cell state; "
+                         "build both from one ModelConfig with build_model().")
+
+
 def init_uniform(model: nn.Module) -> nn.Module:
     """Draw every parameter from uniform(-INIT_RANGE, INIT_RANGE); returns the model."""
     for param in model.parameters():
@@ -49,4 +57,4 @@ def init_uniform(model: nn.Module) -> nn.Module:
 
 
 __all__ = ["INIT_RANGE", "RNN_CLASSES", "make_rnn", "run_encoder_rnn", "split_state", "join_state",
-           "init_uniform"]
+           "check_cell_state", "init_uniform"]
