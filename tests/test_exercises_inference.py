@@ -272,3 +272,57 @@ def _unweighted(q, k, v, m):
 def test_dot_attention_wrong_answers(answer, hint):
     feedback = verdict("09.dot_attention", answer)
     assert not feedback and hint in feedback.hint
+
+
+# ---------------------------------------------------------------- 08.beam_bleu, 09.beam_attention
+
+
+@pytest.mark.multi30k
+def test_beam_bleu_experiment(multi30k_dir, monkeypatch):
+    from seq2seq_lib.data import load_multi30k
+    from seq2seq_lib.exercises.nb08 import EXPERIMENT_BEAM, EXPERIMENT_PAIRS, pretrained_bleu
+    from seq2seq_lib.metrics import evaluate_bleu
+    from seq2seq_lib.translator import Translator
+
+    monkeypatch.setenv("SEQ2SEQ_DATA_DIR", str(multi30k_dir))
+    report = evaluate_bleu(Translator.from_pretrained("classic"), load_multi30k("test")[:EXPERIMENT_PAIRS],
+                           beam_size=EXPERIMENT_BEAM)  # what the notebook's solution computes
+    assert verdict("08.beam_bleu", report.token_bleu)
+    assert verdict("08.beam_bleu", round(report.token_bleu, 2))
+    greedy = pretrained_bleu(1)[0]
+    assert abs(greedy - report.token_bleu) > 0.02 and abs(report.sacre.score - report.token_bleu) > 0.02
+    for answer, hint in [(greedy, "greedy decoding"), (report.sacre.score, "sacreBLEU"),
+                         (report.token_bleu / 100, "wrong scale"),
+                         (pretrained_bleu(EXPERIMENT_BEAM, 200)[0], "other sentences"),
+                         (report.token_bleu + 3, "from_pretrained('classic')"),
+                         ("17", "one number"), (..., "replace the `...`")]:
+        feedback = verdict("08.beam_bleu", answer)
+        assert not feedback and hint in feedback.hint, (answer, feedback.hint)
+
+
+def test_beam_attention_word_is_written_by_both_decodings():
+    from seq2seq_lib.exercises.nb09 import SENTENCE, WORD
+    from seq2seq_lib.translator import Translator
+
+    model = Translator.from_pretrained("attention")
+    maxima = {}
+    for beam_size in (1, 3):
+        translation = model.translate(SENTENCE, beam_size=beam_size, details=True)
+        row = translation.attention[translation.output_labels.index(WORD)]
+        assert translation.source[int(row.argmax())] == "sandstrand"
+        maxima[beam_size] = float(row.max())
+    assert maxima[3] - maxima[1] > 0.05  # the experiment shows a difference
+    assert verdict("09.beam_attention", maxima[3])
+    assert verdict("09.beam_attention", torch.tensor(maxima[3]))
+
+
+def test_beam_attention_wrong_answers():
+    from seq2seq_lib.exercises.nb09 import attention_rows, word_attention
+
+    labels, source, rows = attention_rows(3)
+    for answer, hint in [(word_attention(1)[1], "greedy decoding"), ("sandstrand", "now answer with that weight"),
+                         ("hund", "the weight, one number"), (source.index("sandstrand"), "position"),
+                         (max(rows[labels.index("dog")]), "row of 'dog'"), (1.0, "sums to 1"),
+                         (0.1, "details=True"), (None, "one number"), (..., "replace the `...`")]:
+        feedback = verdict("09.beam_attention", answer)
+        assert not feedback and hint in feedback.hint, (answer, feedback.hint)

@@ -15,7 +15,8 @@ from seq2seq_lib.models import Decoder, Encoder, build_model, count_parameters
 from seq2seq_lib.utils import set_seed
 
 NAMES = ["04.shapes", "04.encoder_params", "04.last_row", "04.forget_gate",
-         "05.logits_shape", "05.softmax", "05.run_inputs", "05.perplexity", "05.uniform_perplexity"]
+         "05.logits_shape", "05.softmax", "05.run_inputs", "05.perplexity", "05.uniform_perplexity",
+         "05.temperature"]
 
 
 def verdict(name: str, answer: object):
@@ -343,3 +344,27 @@ def test_uniform_perplexity_left_bias_gets_the_bias_hint():
     value = uniform_decoder_perplexity(50, zero_bias=False)
     assert value != pytest.approx(50, rel=1e-3)
     assert_hint("05.uniform_perplexity", (value, 50), "fc_out has a bias")
+
+
+# ---------------------------------------------------------------- 05.temperature
+
+
+def test_temperature_right_answer_is_the_softmax_at_two():
+    probs = torch.softmax(torch.tensor(nb05.LOGITS) / nb05.EXPERIMENT_TEMPERATURE, dim=0)
+    assert verdict("05.temperature", float(probs.max()))
+    assert verdict("05.temperature", probs.max())  # a 0-d tensor is fine too
+    assert verdict("05.temperature", round(float(probs.max()), 3))
+
+
+@pytest.mark.parametrize("temperature, hint", [(1.0, "value at T = 1"), (0.5, "T = 0.5")])
+def test_temperature_other_temperatures(temperature, hint):
+    assert_hint("05.temperature", max(nb05.softmax(nb05.LOGITS, temperature)), hint)
+
+
+def test_temperature_other_wrong_answers():
+    top = max(nb05.softmax(nb05.LOGITS, nb05.EXPERIMENT_TEMPERATURE))
+    assert_hint("05.temperature", math.log(top), "log-probability")
+    assert_hint("05.temperature", min(nb05.softmax(nb05.LOGITS, nb05.EXPERIMENT_TEMPERATURE)), "least likely")
+    assert_hint("05.temperature", 2.0, "between 0 and 1")
+    assert_hint("05.temperature", 0.3, "torch.softmax")
+    assert_hint("05.temperature", ..., "replace the `...`")

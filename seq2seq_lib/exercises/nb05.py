@@ -216,3 +216,37 @@ def uniform_perplexity(answer: object) -> tuple[bool, str]:
                        "Zero both.")
     return False, ("make every logit equal (for example zero fc_out's weight and bias), then compute "
                    "exp(mean cross-entropy) over the non-pad targets as section 6 does.")
+
+
+# 05.temperature: the experiment of exercise 6, the same LOGITS at a temperature above 1
+EXPERIMENT_TEMPERATURE = 2.0
+
+
+@exercise("05.temperature")
+def temperature(answer: object) -> tuple[bool, str]:
+    """Probability of the top token of LOGITS after softmax(LOGITS / EXPERIMENT_TEMPERATURE) (within 0.005)."""
+    value = _number(answer)
+    if value is None:
+        return False, "answer with one number between 0 and 1, e.g. float(probs.max())."
+    t = EXPERIMENT_TEMPERATURE
+    expected = max(softmax(LOGITS, t))
+
+    def near(target: float) -> bool:
+        return abs(value - target) < 0.005
+
+    if near(expected):
+        return True, (f"{expected:.3f} instead of {max(softmax(LOGITS)):.3f} at T = 1: dividing by {t:g} halves "
+                      "the gaps between the logits, so the distribution is flatter and sampling from it picks "
+                      "the other tokens more often. The ranking of the tokens stays the same.")
+    if near(max(softmax(LOGITS))):
+        return False, f"that is the value at T = 1: set T = {t:g} in the cell and run it again."
+    if near(max(softmax(LOGITS, 1 / t))):
+        return False, (f"that is T = {1 / t:g}, the sharper distribution of exercise 2: the cell divides the "
+                       f"logits by T, so set T = {t:g} (do not multiply by it).")
+    if value < 0 and any(near(math.log(max(softmax(LOGITS, x)))) for x in (t, 1.0, 1 / t)):
+        return False, "that is a log-probability; answer with the probability itself (exp of it)."
+    if near(min(softmax(LOGITS, t))):
+        return False, "that is the least likely token; the question asks for the top one, probs.max()."
+    if not 0.0 <= value <= 1.0:
+        return False, "a probability lies between 0 and 1: softmax(logits / T), then its largest entry."
+    return False, f"compute torch.softmax(torch.tensor(LOGITS) / {t:g}, dim=0) and answer with its largest entry."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from numbers import Real
 
 from ..metrics import token_bleu
@@ -206,3 +207,62 @@ def gnmt(answer: object) -> tuple[bool, str]:
         return False, "divide by 6 as well: ((5 + length) / 6) ** alpha, so that a one-token hypothesis gets 1."
     return False, ("lp(y) = ((5 + |y|) / 6) ** alpha: for length 1 it is 1 whatever alpha, and for alpha 0 "
                    "it is 1 whatever the length. Try your function on those cases.")
+
+
+# ---------------------------------------------------------------- 08.beam_bleu
+# The experiment of exercise 5: the shipped classic model on the first EXPERIMENT_PAIRS test pairs of
+# Multi30k (test_2016_flickr), with beam size EXPERIMENT_BEAM instead of greedy decoding.
+EXPERIMENT_PAIRS, EXPERIMENT_BEAM = 100, 3
+
+
+@lru_cache(maxsize=None)
+def pretrained_bleu(beam_size: int, n_pairs: int = EXPERIMENT_PAIRS) -> tuple[float, float]:
+    """(token BLEU, sacreBLEU) of Translator.from_pretrained("classic") on the first n_pairs test pairs
+    (CPU; computed once per process)."""
+    from ..data import load_multi30k
+    from ..metrics import evaluate_bleu
+
+    report = evaluate_bleu(_classic(), load_multi30k("test")[:n_pairs], beam_size=beam_size)
+    return report.token_bleu, report.sacre.score
+
+
+@lru_cache(maxsize=1)
+def _classic():
+    from ..translator import Translator
+
+    return Translator.from_pretrained("classic")
+
+
+@exercise("08.beam_bleu")
+def beam_bleu(answer: object) -> tuple[bool, str]:
+    """Token BLEU of the pretrained classic model on the first 100 test pairs with beam size 3 (within 0.01)."""
+    value = _number(answer)
+    if value is None:
+        return False, "answer with one number, the token BLEU on a 0-100 scale, e.g. report.token_bleu."
+    try:
+        expected, sacre = pretrained_bleu(EXPERIMENT_BEAM)
+    except (FileNotFoundError, OSError) as exc:
+        return False, (f"the checker needs the Multi30k test split and could not read it ({exc}); run the "
+                       "notebook's data cells first or point SEQ2SEQ_DATA_DIR at the files.")
+
+    def near(target: float) -> bool:
+        return abs(value - target) <= 0.01
+
+    if near(expected):
+        greedy = pretrained_bleu(1)[0]
+        return True, (f"{expected:.2f} against {greedy:.2f} greedily: on 100 sentences beam search changes a few "
+                      "translations and BLEU by a fraction of a point, in either direction. A higher "
+                      "log-probability is not always a closer match to the reference.")
+    if near(pretrained_bleu(1)[0]):
+        return False, f"that is greedy decoding (beam size 1): set the beam size to {EXPERIMENT_BEAM} and run again."
+    if near(sacre) or near(pretrained_bleu(1)[1]):
+        return False, ("that is sacreBLEU (report.sacre.score); the question asks for the token BLEU, "
+                       "report.token_bleu.")
+    if value < 1 and abs(100 * value - expected) <= 0.5:
+        return False, "right idea, wrong scale: report BLEU on 0-100, as report.token_bleu gives it."
+    if near(pretrained_bleu(EXPERIMENT_BEAM, 200)[0]) or near(pretrained_bleu(1, 200)[0]):
+        return False, (f"that is a score on other sentences (the ci profile's 200 test pairs); use the first "
+                       f"{EXPERIMENT_PAIRS}: load_multi30k('test')[:{EXPERIMENT_PAIRS}].")
+    return False, (f"use Translator.from_pretrained('classic') (not your own model) on "
+                   f"load_multi30k('test')[:{EXPERIMENT_PAIRS}] with "
+                   f"evaluate_bleu(..., beam_size={EXPERIMENT_BEAM}).token_bleu.")

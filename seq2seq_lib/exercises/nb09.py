@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from numbers import Integral
 
 import torch
@@ -233,3 +234,77 @@ def dot_attention(answer: object) -> tuple[bool, str]:
             return False, "context = sum over S of weights[j] * values[j]: torch.einsum('sb,sbv->bv', weights, values)."
     return True, ("scores, mask, softmax, weighted sum: the same three steps as additive attention, with a "
                   "scoring function that has no parameters.")
+
+
+# ---------------------------------------------------------------- 09.beam_attention
+# The experiment of exercise 6: test pair 66 of Multi30k (test_2016_flickr), translated by the shipped
+# attention model. Greedily it writes "... the sandy sandy beach ."; beam size 3 drops the repeated word.
+# Both translations contain WORD; the question is how sharply WORD attends under beam search.
+SENTENCE = "Der braune Hund steht auf dem Sandstrand."
+WORD, EXPERIMENT_BEAM = "beach", 3
+
+
+@lru_cache(maxsize=None)
+def attention_rows(beam_size: int) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[float, ...], ...]]:
+    """(output labels, source tokens, attention rows) of the pretrained attention model on SENTENCE (CPU)."""
+    from ..translator import Translator
+
+    translation = Translator.from_pretrained("attention").translate(SENTENCE, beam_size=beam_size, details=True)
+    rows = tuple(tuple(float(w) for w in row) for row in translation.attention.tolist())
+    return tuple(translation.output_labels), tuple(translation.source), rows
+
+
+def word_attention(beam_size: int, word: str = WORD) -> tuple[str, float]:
+    """(the source token that `word` attends to most, that weight) in the translation with `beam_size`.
+
+    >>> word_attention(3)[0]
+    'sandstrand'
+    """
+    labels, source, rows = attention_rows(beam_size)
+    row = rows[labels.index(word)]
+    best = max(range(len(row)), key=row.__getitem__)
+    return source[best], row[best]
+
+
+@exercise("09.beam_attention")
+def beam_attention(answer: object) -> tuple[bool, str]:
+    """The largest attention weight of the output word WORD for SENTENCE with beam size 3 (within 0.005)."""
+    token, expected = word_attention(EXPERIMENT_BEAM)
+    if isinstance(answer, str):
+        if answer.strip().lower() == token:
+            return False, (f"right, {WORD!r} looks mostly at {token!r}; now answer with that weight, a number "
+                           "between 0 and 1, e.g. float(row.max()).")
+        return False, "answer with the weight, one number between 0 and 1, e.g. float(row.max())."
+    if isinstance(answer, Integral) and not isinstance(answer, bool):
+        labels, source, _ = attention_rows(EXPERIMENT_BEAM)
+        if answer == source.index(token):
+            return False, f"that is the position of {token!r} in the source; answer with its weight, row.max()."
+    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
+        answer = answer.item()
+    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
+        return False, "answer with one number between 0 and 1, e.g. float(row.max())."
+    value = float(answer)
+
+    def near(target: float) -> bool:
+        return abs(value - target) < 0.005
+
+    if near(expected):
+        greedy = word_attention(1)[1]
+        return True, (f"{expected:.3f} on {token!r}, against {greedy:.3f} greedily: the source and the word are "
+                      "the same, but the prefix before it is not (greedy wrote 'sandy' twice), and attention "
+                      "depends on the decoder's state, so on everything written so far.")
+    if near(word_attention(1)[1]):
+        return False, f"that is greedy decoding's value: set beam_size={EXPERIMENT_BEAM} and run the cell again."
+    labels, source, rows = attention_rows(EXPERIMENT_BEAM)
+    for label, row in zip(labels, rows):
+        if label != WORD and near(max(row)):
+            return False, (f"that is the row of {label!r}; take the row of {WORD!r}: "
+                           f"attention[labels.index({WORD!r})].")
+    column = [row[source.index(token)] for row in rows]
+    if near(sum(column)) or near(sum(column) / len(column)):
+        return False, ("that sums over the column of a source token; each output word is a row, and its "
+                       "weights over the source sum to 1.")
+    if near(1.0):
+        return False, "every row sums to 1; answer with its largest entry, row.max()."
+    return False, (f"translate with details=True and beam_size={EXPERIMENT_BEAM}, take the row of "
+                   f"{WORD!r} in .attention (rows follow .output_labels) and answer with its maximum.")
