@@ -7,10 +7,13 @@ import torch
 from seq2seq_lib import fast
 from seq2seq_lib.config import ModelConfig
 from seq2seq_lib.exercises import available, check
-from seq2seq_lib.exercises.nbA1 import COINS, TRG_LENGTHS, decoder_blocks, padded_targets, projected_rows
+from seq2seq_lib.exercises.nbA1 import (COINS, EXPERIMENT_RATIO, EXPERIMENT_SEED, TRG_LENGTHS, decoder_blocks,
+                                        experiment_calls, padded_targets, projected_rows)
+from seq2seq_lib.models.seq2seq import teacher_forcing_coins
+from seq2seq_lib.utils import set_seed
 from seq2seq_lib.models import build_model
 
-NAMES = ["A1.decoder_calls", "A1.projected_rows"]
+NAMES = ["A1.decoder_calls", "A1.projected_rows", "A1.ratio_experiment"]
 VOCAB = 40
 
 
@@ -117,4 +120,44 @@ def test_projected_rows_right_answers():
 ])
 def test_projected_rows_wrong_answers(answer, hint):
     feedback = verdict("A1.projected_rows", answer)
+    assert not feedback and hint in feedback.hint
+
+
+# ---------------------------------------------------------------- A1.ratio_experiment
+
+
+def run_experiment(ratio: float, n_steps: int = 14) -> int:
+    """What the notebook's cell does: seed, draw the coins, count the engine's decoder calls."""
+    model = tiny_model()
+    src, trg = torch.randint(4, VOCAB, (5, 2)), torch.randint(4, VOCAB, (n_steps + 1, 2))
+    calls = []
+    run_decoder = fast.run_decoder
+
+    def counting(decoder, inputs, state):
+        calls.append(inputs)
+        return run_decoder(decoder, inputs, state)
+
+    set_seed(EXPERIMENT_SEED)
+    coins = teacher_forcing_coins(n_steps, ratio)
+    fast.run_decoder = counting
+    try:
+        with torch.no_grad():
+            fast.teacher_forced_features(model, trg, coins, model.encode(src))
+    finally:
+        fast.run_decoder = run_decoder
+    return len(calls)
+
+
+def test_the_experiment_counts_what_the_engine_does():
+    for ratio in (0.5, EXPERIMENT_RATIO):
+        assert run_experiment(ratio) == experiment_calls(14, ratio)
+    assert run_experiment(EXPERIMENT_RATIO) < run_experiment(0.5)  # more gold inputs, longer blocks
+    assert verdict("A1.ratio_experiment", (14, run_experiment(EXPERIMENT_RATIO)))
+
+
+@pytest.mark.parametrize("wrong, hint", [("start", "that is the count at ratio 0.5"),
+                                         ("steps", "one call per step"), ("many", "between 1 and 14")])
+def test_ratio_experiment_wrong_answers(wrong, hint):
+    calls = {"start": run_experiment(0.5), "steps": 14, "many": 20}[wrong]
+    feedback = verdict("A1.ratio_experiment", (14, calls))
     assert not feedback and hint in feedback.hint

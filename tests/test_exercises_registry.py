@@ -11,7 +11,8 @@ NOTEBOOK_EXERCISES = [
     "06.loss_slices", "06.fed_inputs", "06.n_tokens", "06.epochs_experiment", "07.best_epoch", "07.clip",
     "07.lr_experiment",
     "07.precision", "07.evaluate", "08.beam_step", "08.corpus_bleu", "08.brevity", "08.gnmt_penalty", "08.beam_bleu",
-    "09.mask", "09.context", "09.params", "09.dot_scores", "09.dot_attention", "09.beam_attention", "A1.decoder_calls", "A1.projected_rows",
+    "09.mask", "09.context", "09.params", "09.dot_scores", "09.dot_attention", "09.beam_attention",
+    "A1.decoder_calls", "A1.projected_rows", "A1.ratio_experiment",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Exercises of appendix A1: the decoder calls block teacher forcing makes, the rows the fused loss projects.
+"""Exercises of appendix A1: the decoder calls block teacher forcing makes, the rows the fused loss projects,
+and an experiment with the teacher-forcing ratio.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("A1.decoder_calls", len(COINS)).correct
@@ -24,6 +25,9 @@ COINS = (True, True, False, True, True, True, False, False, True, True, True)
 
 # A1.projected_rows: lengths of four target sentences with <sos> and <eos>, padded into one batch
 TRG_LENGTHS = (9, 5, 12, 7)
+
+# A1.ratio_experiment: the coins come from a generator seeded with EXPERIMENT_SEED, at ratio EXPERIMENT_RATIO
+EXPERIMENT_SEED, EXPERIMENT_RATIO, START_RATIO = 5, 0.9, 0.5
 
 
 def decoder_blocks(coins: Sequence[bool]) -> list[tuple[int, int]]:
@@ -131,4 +135,40 @@ def projected_rows_exercise(answer: object) -> tuple[bool, str]:
     return False, "; ".join(hints) + "."
 
 
-__all__ = ["COINS", "TRG_LENGTHS", "decoder_blocks", "padded_targets", "projected_rows"]
+def experiment_calls(n_steps: int, ratio: float, seed: int = EXPERIMENT_SEED) -> int:
+    """The engine's decoder calls for `n_steps` steps whose coins come from a generator seeded with `seed`.
+
+    >>> experiment_calls(10, 1.0), experiment_calls(10, 0.0)
+    (1, 10)
+    """
+    from ..models.seq2seq import teacher_forcing_coins
+
+    return len(decoder_blocks(teacher_forcing_coins(n_steps, ratio, torch.Generator().manual_seed(seed))))
+
+
+@exercise("A1.ratio_experiment")
+def ratio_experiment(answer: object) -> tuple[bool, str]:
+    """(decoder steps, decoder calls the engine made) for the section's batch at ratio EXPERIMENT_RATIO."""
+    pair = as_shape(answer)
+    if pair is None or len(pair) != 2 or pair[0] < 1:
+        return False, ("answer with two whole numbers: (T - 1, len(calls)), the steps of the batch and the "
+                       "decoder calls the engine made for them.")
+    n_steps, calls = pair
+    expected = experiment_calls(n_steps, EXPERIMENT_RATIO)
+    if calls == expected:
+        return True, (f"{n_steps} steps in {calls} calls at ratio {EXPERIMENT_RATIO}, against "
+                      f"{experiment_calls(n_steps, START_RATIO)} at {START_RATIO}: the more gold inputs, the "
+                      "longer the blocks and the fewer the calls; at ratio 1 a single call takes them all.")
+    if calls == experiment_calls(n_steps, START_RATIO):
+        return False, f"that is the count at ratio {START_RATIO}; set ratio = {EXPERIMENT_RATIO} and run the cell again."
+    if calls == n_steps:
+        return False, ("one call per step is the textbook loop (or ratio 0); the engine at ratio "
+                       f"{EXPERIMENT_RATIO} runs every stretch of gold inputs in one call.")
+    if calls > n_steps or calls < 1:
+        return False, f"the engine makes between 1 and {n_steps} calls for {n_steps} steps; count len(calls)."
+    return False, (f"draw the coins with seed {EXPERIMENT_SEED} right before them, as the cell does, and count the "
+                   "calls recorded while `fast.teacher_forced_features` runs.")
+
+
+__all__ = ["COINS", "TRG_LENGTHS", "EXPERIMENT_SEED", "EXPERIMENT_RATIO", "decoder_blocks", "padded_targets",
+           "projected_rows", "experiment_calls"]
