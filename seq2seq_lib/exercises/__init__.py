@@ -14,10 +14,11 @@ False
 from __future__ import annotations
 
 import importlib
+import math
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,23 @@ def as_shape(value: object) -> tuple[int, ...] | None:
     if any(isinstance(v, bool) or not isinstance(v, Integral) for v in value):
         return None
     return tuple(int(v) for v in value)
+
+
+def as_number(value: object) -> float | None:
+    """A learner's answer as a finite float (a one-element tensor counts), or None when it is not one number.
+
+    >>> import torch
+    >>> as_number(3), as_number(torch.tensor([0.5])), as_number(torch.ones(2)), as_number(True), as_number("1")
+    (3.0, 0.5, None, None, None)
+    """
+    if hasattr(value, "item") and not isinstance(value, (list, tuple)):
+        try:
+            value = value.item()
+        except (ValueError, RuntimeError):  # more than one element
+            return None
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _load_all() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from numbers import Integral, Real
+from numbers import Integral
 
-from . import as_shape, exercise
+from . import as_number, as_shape, exercise
 
 # 04.shapes: an encoder of these sizes reads a src batch of shape (SRC_LEN, BATCH)
 SRC_LEN, BATCH = 9, 4
@@ -210,9 +210,8 @@ def _forget_gate_answers() -> dict[str, float]:
 @exercise("04.forget_gate")
 def forget_gate(answer: object) -> tuple[bool, str]:
     """norms[0] / norms[-1] for the LSTM of section 3 with FORGET_BIAS added to its forget gate, GRAD_SEQ_LEN steps."""
-    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
+    answer = as_number(answer)
+    if answer is None:
         return False, "answer with one number: norms[0] / norms[-1], e.g. float(norms[0] / norms[-1])."
     if answer <= 0:
         return False, "a ratio of two gradient norms is positive; divide norms[0] by norms[-1]."

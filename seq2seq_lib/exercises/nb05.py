@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 
 from ..config import EOS, SOS
-from . import as_shape, exercise
+from . import as_number, as_shape, exercise
 
 # 05.logits_shape: one step of the classic decoder on a batch of BATCH sentences
 BATCH, TRG_VOCAB, EMB_DIM, HIDDEN_DIM, N_LAYERS = 4, 5_893, 256, 512, 2
@@ -120,14 +120,6 @@ def run_inputs(answer: object) -> tuple[bool, str]:
     return False, "the input of step t is the gold token t - 1, starting with <sos>; which token is never an input?"
 
 
-def _number(answer: object) -> float | None:
-    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
-        return None
-    return float(answer)
-
-
 def log_softmax(logits: Sequence[float]) -> list[float]:
     """log p_i = z_i - log(sum_j e^(z_j)), in plain Python.
 
@@ -152,7 +144,7 @@ def perplexity(step_logits: Sequence[Sequence[float]], gold_ids: Sequence[int]) 
 @exercise("05.perplexity")
 def perplexity_exercise(answer: object) -> tuple[bool, str]:
     """Teacher-forced perplexity of STEP_LOGITS at the gold tokens GOLD_IDS (within 0.5 %)."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return False, "answer with one number, e.g. float(perplexity)."
     nll = [-log_softmax(row)[gold] for row, gold in zip(STEP_LOGITS, GOLD_IDS)]
@@ -195,7 +187,7 @@ def uniform_perplexity(answer: object) -> tuple[bool, str]:
     """(teacher-forced perplexity of a decoder whose logits are all equal, len(trg_vocab)) (within 0.1 %)."""
     if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2:
         return False, "answer with a pair: (perplexity, len(trg_vocab))."
-    value, vocab_size = _number(answer[0]), answer[1]
+    value, vocab_size = as_number(answer[0]), answer[1]
     if value is None:
         return False, "the first number is the perplexity, e.g. float(perplexity)."
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, Integral) or vocab_size < 2:
@@ -225,7 +217,7 @@ EXPERIMENT_TEMPERATURE = 2.0
 @exercise("05.temperature")
 def temperature(answer: object) -> tuple[bool, str]:
     """Probability of the top token of LOGITS after softmax(LOGITS / EXPERIMENT_TEMPERATURE) (within 0.005)."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return False, "answer with one number between 0 and 1, e.g. float(probs.max())."
     t = EXPERIMENT_TEMPERATURE

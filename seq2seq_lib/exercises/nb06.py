@@ -13,7 +13,7 @@ from numbers import Integral
 import torch
 from torch import Tensor
 
-from . import exercise
+from . import as_number, exercise
 
 # 06.fed_inputs: a five-token target, the model's argmax at steps 1..4, and the coins of steps 2..4
 EXAMPLE_TRG = ("<sos>", "two", "dogs", "play", "<eos>")
@@ -158,17 +158,15 @@ def _in(value: float, band: tuple[float, float]) -> bool:
 @exercise("06.epochs_experiment")
 def epochs_experiment(answer: object) -> tuple[bool, str]:
     """(teacher-forced, free-running) validation loss after the short ratio-1 training run for 3 epochs (ci)."""
-    from numbers import Real
-
     from ..config import get_profile
 
     if isinstance(answer, dict):
         answer = (answer.get("teacher_forced"), answer.get("free_running"))
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Sequence) or len(answer) != 2 or any(
-            isinstance(v, bool) or not isinstance(v, Real) for v in answer):
+    numbers = [as_number(v) for v in answer] if isinstance(answer, (list, tuple)) and len(answer) == 2 else [None]
+    if None in numbers:
         return False, ("answer with two numbers, (teacher-forced loss, free-running loss), as the cell prints "
                        "them, e.g. answer = (result['teacher_forced'], result['free_running']).")
-    forced, free = (float(v) for v in answer)
+    forced, free = numbers
     profile = get_profile().name
     if profile != "ci":
         return False, (f"the expected values were measured in the `ci` profile and this is `{profile}`: run the "

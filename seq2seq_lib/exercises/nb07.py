@@ -15,7 +15,7 @@ from numbers import Integral, Real
 import torch
 from torch import Tensor
 
-from . import exercise
+from . import as_number, exercise
 
 VAL_LOSSES = (5.12, 4.61, 4.38, 4.45, 4.71)  # validation loss after epochs 1..5
 CLIP = 1.0
@@ -196,12 +196,10 @@ def lr_experiment(answer: object) -> tuple[bool, str]:
     """The teacher-forced validation perplexity after one epoch of fit with lr=EXPERIMENT_LR (ci profile)."""
     from ..config import get_profile
 
-    if isinstance(answer, Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, Real):
+    value = as_number(answer)
+    if value is None:
         return False, ("answer with one number, the teacher-forced validation perplexity, e.g. "
                        "answer = history.val_ppl[-1].")
-    value = float(answer)
     profile = get_profile().name
     if profile != "ci":
         return False, (f"the expected value was measured in the `ci` profile and this is `{profile}`: run the "

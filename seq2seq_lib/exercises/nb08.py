@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from numbers import Real
 
 from ..metrics import token_bleu
-from . import exercise
+from . import as_number, exercise
 
 # ---------------------------------------------------------------- 08.beam_step
 # Two live hypotheses (beam size 2) with their total log-probabilities, and the model's
@@ -76,14 +75,6 @@ def gnmt_penalty(length: int, alpha: float) -> float:
     return ((5 + length) / 6) ** alpha
 
 
-def _number(answer: object) -> float | None:
-    if hasattr(answer, "item") and not isinstance(answer, (list, tuple)):
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, Real) or not math.isfinite(answer):
-        return None
-    return float(answer)
-
-
 def _texts(answer: object) -> list[str] | None:
     if isinstance(answer, str) or not isinstance(answer, Sequence):
         return None
@@ -129,7 +120,7 @@ def beam_step(answer: object) -> tuple[bool, str]:
 def corpus_bleu(answer: object) -> tuple[bool, str]:
     """Corpus-level token BLEU (0-100) of HYPOTHESES against REFERENCES."""
     expected = token_bleu(HYPOTHESES, REFERENCES)
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return False, "answer with one number: the corpus BLEU on a 0-100 scale, e.g. token_bleu(...)."
     if math.isclose(value, expected, abs_tol=0.01):
@@ -151,7 +142,7 @@ def corpus_bleu(answer: object) -> tuple[bool, str]:
 def brevity(answer: object) -> tuple[bool, str]:
     """The brevity penalty for HYP_LENGTH hypothesis tokens against REF_LENGTH reference tokens."""
     expected = brevity_penalty(HYP_LENGTH, REF_LENGTH)
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return False, "answer with one number between 0 and 1."
     if math.isclose(value, expected, abs_tol=1e-4):
@@ -176,7 +167,7 @@ def gnmt(answer: object) -> tuple[bool, str]:
     for length, alpha in GNMT_CASES:
         try:
             result = answer(length, alpha)
-            value = _number(result)
+            value = as_number(result)
         except Exception as exc:  # the learner's code: report, do not crash
             return False, (f"calling it as f(length={length}, alpha={alpha}) raised {type(exc).__name__}: {exc}. "
                            "It takes the hypothesis length and alpha, and returns one number.")
@@ -236,7 +227,7 @@ def _classic():
 @exercise("08.beam_bleu")
 def beam_bleu(answer: object) -> tuple[bool, str]:
     """Token BLEU of the pretrained classic model on the first 100 test pairs with beam size 3 (within 0.01)."""
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return False, "answer with one number, the token BLEU on a 0-100 scale, e.g. report.token_bleu."
     try:

@@ -16,7 +16,7 @@ from numbers import Integral
 import torch
 
 from ..models.attention import masked_softmax
-from . import exercise
+from . import as_number, exercise
 
 # ---------------------------------------------------------------- 09.mask
 # Scores of a batch of 2 source sentences, (S, B) = (5, 2); the second sentence is 3 tokens
@@ -279,11 +279,9 @@ def beam_attention(answer: object) -> tuple[bool, str]:
         labels, source, _ = attention_rows(EXPERIMENT_BEAM)
         if answer == source.index(token):
             return False, f"that is the position of {token!r} in the source; answer with its weight, row.max()."
-    if hasattr(answer, "item") and getattr(answer, "numel", lambda: 1)() == 1:
-        answer = answer.item()
-    if isinstance(answer, bool) or not isinstance(answer, (int, float)) or not math.isfinite(answer):
+    value = as_number(answer)
+    if value is None:
         return False, "answer with one number between 0 and 1, e.g. float(row.max())."
-    value = float(answer)
 
     def near(target: float) -> bool:
         return abs(value - target) < 0.005
