@@ -35,9 +35,19 @@ class DataConfig:
     batch_size: int = 128
     max_len: int | None = None
     reverse_src: bool = False  # feed the source backwards (Sutskever et al., 2014); off in the classic recipe
+    # BPE pieces instead of words (seq2seq_lib.subwords): the vocabulary size, specials included
+    # (min_freq and max_size then do not apply); None keeps word vocabularies.
+    subwords: int | None = None
+    joint_subwords: bool = True  # one subword model for both languages (False: one per language)
 
     def __post_init__(self) -> None:
         _check(isinstance(self.reverse_src, bool), f"reverse_src must be True or False, got {self.reverse_src!r}.")
+        _check(self.subwords is None or (isinstance(self.subwords, int) and not isinstance(self.subwords, bool)
+                                         and self.subwords >= 1),
+               f"subwords must be None (word vocabularies) or a vocabulary size, got {self.subwords!r}; "
+               "8000 suits Multi30k.")
+        _check(isinstance(self.joint_subwords, bool),
+               f"joint_subwords must be True or False, got {self.joint_subwords!r}.")
         _check(isinstance(self.min_freq, int) and self.min_freq >= 1,
                f"min_freq must be an integer >= 1, got {self.min_freq!r}; use 1 to keep every token.")
         _check(self.max_size is None or (isinstance(self.max_size, int) and self.max_size >= 1),
@@ -59,15 +69,23 @@ class ModelConfig:
     rnn_type: str = "lstm"
     attention: bool = False
     feed_context: bool = False  # hand the encoder's summary to every decoder step (Cho et al., 2014)
+    # The Transformer (Vaswani et al., 2017): emb_dim is its width d_model (embeddings feed the
+    # residual stream directly), hidden_dim the inner width of each feed-forward block, n_layers
+    # the layers of each stack.
+    transformer: bool = False
+    n_heads: int = 8
+    pre_norm: bool = True  # LayerNorm before each sublayer (trains without warm-up tricks) or after (2017)
+    tie_embeddings: bool = True  # the decoder's embedding and output projection share one matrix
+    max_positions: int = 256  # the longest sequence the sinusoidal position table covers
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.feed_context, bool) and isinstance(self.attention, bool),
-               f"attention and feed_context must be True or False, got {self.attention!r} and "
-               f"{self.feed_context!r}.")
-        _check(not (self.attention and self.feed_context),
-               "attention and feed_context cannot both be on: the attention decoder computes a new "
-               "context at every step; pick one.")
-        for name in ("emb_dim", "hidden_dim", "n_layers"):
+        flags = {"attention": self.attention, "feed_context": self.feed_context, "transformer": self.transformer,
+                 "pre_norm": self.pre_norm, "tie_embeddings": self.tie_embeddings}
+        for name, value in flags.items():
+            _check(isinstance(value, bool), f"{name} must be True or False, got {value!r}.")
+        _check(self.attention + self.feed_context + self.transformer <= 1,
+               "attention, feed_context and transformer name different model families; turn on at most one.")
+        for name in ("emb_dim", "hidden_dim", "n_layers", "n_heads", "max_positions"):
             value = getattr(self, name)
             _check(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
                    f"{name} must be a positive integer, got {value!r}.")
@@ -75,6 +93,9 @@ class ModelConfig:
                f"dropout must be in [0, 1), got {self.dropout!r}; 0.5 is the classic value.")
         _check(self.rnn_type in RNN_TYPES,
                f"rnn_type must be one of {RNN_TYPES}, got {self.rnn_type!r}.")
+        _check(not self.transformer or self.emb_dim % self.n_heads == 0,
+               f"emb_dim ({self.emb_dim}) must be divisible by n_heads ({self.n_heads}): each head reads "
+               "emb_dim // n_heads features; e.g. emb_dim=256 with n_heads=8.")
 
 
 @dataclass(frozen=True)
@@ -90,8 +111,15 @@ class TrainConfig:
     seed: int = 1234
     precision: str = "auto"  # one of PRECISION_CHOICES
     fast: bool = True  # train with the engine (seq2seq_lib.fast), which computes what the textbook code does
+    label_smoothing: float = 0.0  # share of each target's probability spread over the vocabulary (0: off)
+    warmup_steps: int = 0  # > 0: the Transformer's schedule, lr * min(step / warmup, sqrt(warmup / step))
 
     def __post_init__(self) -> None:
+        _check(isinstance(self.label_smoothing, (int, float)) and 0.0 <= self.label_smoothing < 1.0,
+               f"label_smoothing must be in [0, 1), got {self.label_smoothing!r}; 0.1 is the usual value.")
+        _check(isinstance(self.warmup_steps, int) and not isinstance(self.warmup_steps, bool)
+               and self.warmup_steps >= 0,
+               f"warmup_steps must be an integer >= 0, got {self.warmup_steps!r}; 0 keeps the epoch schedule.")
         _check(isinstance(self.fast, bool), f"fast must be True or False, got {self.fast!r}.")
         _check(isinstance(self.epochs, int) and self.epochs >= 1,
                f"epochs must be an integer >= 1, got {self.epochs!r}.")

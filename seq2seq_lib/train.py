@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,23 @@ def epoch_learning_rate(train_config: TrainConfig, epoch: int) -> float:
     if not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0 (0-based), got {epoch!r}.")
     return train_config.lr * train_config.lr_decay ** max(0, epoch + 1 - train_config.lr_decay_after)
+
+
+def warmup_learning_rate(train_config: TrainConfig, step: int) -> float:
+    """The Transformer's schedule for 1-based optimisation `step`: a linear rise to `lr` over
+    `warmup_steps`, then decay as 1/sqrt(step) (Vaswani et al., 2017, with `lr` as the peak).
+
+    >>> config = TrainConfig(lr=1e-3, warmup_steps=100)
+    >>> [round(warmup_learning_rate(config, s) * 1e3, 3) for s in (1, 50, 100, 400)]
+    [0.01, 0.5, 1.0, 0.5]
+    """
+    if isinstance(step, bool) or not isinstance(step, int) or step < 1:
+        raise ValueError(f"step must be an integer >= 1 (1-based), got {step!r}.")
+    if train_config.warmup_steps < 1:
+        raise ValueError("warmup_learning_rate needs TrainConfig(warmup_steps=...) > 0; without warm-up the "
+                         "rate follows epoch_learning_rate.")
+    warmup = train_config.warmup_steps
+    return train_config.lr * min(step / warmup, math.sqrt(warmup / step))
 
 
 def _check_loss(value: float, where: str) -> None:
@@ -139,13 +156,17 @@ def train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opti
 
 def _train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Optimizer, options: StepOptions,
                  criterion: nn.Module | None, progress: bool, desc: str = "train",
-                 position: dict | None = None) -> tuple[float, int]:
-    """train_epoch -> (mean loss, target tokens); `position` tracks how far it got, for an interruption."""
+                 position: dict | None = None, rate: Callable[[int], float] | None = None) -> tuple[float, int]:
+    """train_epoch -> (mean loss, target tokens); `position` tracks how far it got, for an interruption;
+    `rate(batch index)`, when given, sets the learning rate before each step."""
     check_batches(batches, "batches")
     model.train()
     total = tokens = 0
     bar = progress_bar(batches, progress, desc)
     for index, batch in enumerate(bar):
+        if rate is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = rate(index)
         try:
             loss, n = train_step(model, batch, optimizer, options, criterion)
         except NonFiniteLossError as error:
@@ -180,7 +201,9 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
     device, precision = options.device, options.precision
     model.to(device)
     optimizer = make_optimizer(model, train_config.lr, train_config.fast)
-    criterion = nn.CrossEntropyLoss(ignore_index=getattr(model, "pad_idx", 1))
+    pad_idx = getattr(model, "pad_idx", 1)
+    criterion = nn.CrossEntropyLoss(ignore_index=pad_idx)  # validation: the true likelihood, never smoothed
+    train_criterion = nn.CrossEntropyLoss(ignore_index=pad_idx, label_smoothing=train_config.label_smoothing)
     history, start = History(), 0
     if resume:
         if not last_path.is_file():
@@ -218,10 +241,13 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
                     batches.set_epoch(epoch)
             for group in optimizer.param_groups:
                 group["lr"] = epoch_learning_rate(train_config, epoch)
+            steps_before = epoch * len(train_batches)  # a pure function of the position: resumes exactly
+            rate = ((lambda index: warmup_learning_rate(train_config, steps_before + index + 1))
+                    if train_config.warmup_steps else None)
             position.clear()
             began = time.perf_counter()
-            train_loss, tokens = _train_epoch(model, train_batches, optimizer, options, criterion, progress,
-                                              f"epoch {epoch + 1}/{train_config.epochs}", position)
+            train_loss, tokens = _train_epoch(model, train_batches, optimizer, options, train_criterion, progress,
+                                              f"epoch {epoch + 1}/{train_config.epochs}", position, rate)
             train_seconds = time.perf_counter() - began
             position["done"] = "during validation"
             # ratio 1: the reference prefix is fed, so this is the cross-entropy of the references (exp: perplexity);
@@ -264,5 +290,6 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
     return history
 
 
-__all__ = ["NonFiniteLossError", "TrainingInterrupted", "StepOptions", "epoch_learning_rate", "make_optimizer",
+__all__ = ["NonFiniteLossError", "TrainingInterrupted", "StepOptions", "epoch_learning_rate",
+           "warmup_learning_rate", "make_optimizer",
            "train_step", "train_epoch", "evaluate_loss", "fit"]

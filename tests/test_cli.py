@@ -48,7 +48,9 @@ def test_size_options_shape_the_model_and_are_kept_for_resume(tmp_path, capsys):
                  "--dropout", "0.1", "--min-freq", "3"]) == 0
     checkpoint = load_checkpoint(out / "best.pt")
     assert checkpoint["model_config"] == {"emb_dim": 16, "hidden_dim": 24, "n_layers": 1, "dropout": 0.1,
-                                          "rnn_type": "gru", "attention": True, "feed_context": False}
+                                          "rnn_type": "gru", "attention": True, "feed_context": False,
+                                          "transformer": False, "n_heads": 8, "pre_norm": True,
+                                          "tie_embeddings": True, "max_positions": 256}
     assert checkpoint["data_config"]["min_freq"] == 3
     assert "emb=16 hidden=24 layers=1, 1 epoch(s)" in capsys.readouterr().out
     settings = json.loads((out / "run.json").read_text())
@@ -177,3 +179,17 @@ def test_evaluate_a_pretrained_model_matches_evaluating_its_files_directly(tmp_p
     assert results["pretrained"] == "classic" and results["sentences"] == 1014
     direct = evaluate_pretrained("classic", split="val", bleu=False, root=multi30k_dir)
     assert results == direct
+
+
+def test_transformer_trains_from_the_command_line_with_its_schedule(tmp_path):
+    out = tmp_path / "transformer"
+    assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out), "--precision", "fp32",
+                 "--model", "transformer", "--emb-dim", "32", "--hidden-dim", "64", "--layers", "1", "--heads", "4",
+                 "--label-smoothing", "0.1", "--warmup", "20"]) == 0
+    checkpoint = load_checkpoint(out / "best.pt")
+    assert checkpoint["model_config"]["transformer"] and checkpoint["model_config"]["n_heads"] == 4
+    assert checkpoint["train_config"]["teacher_forcing_ratio"] == 1.0
+    assert checkpoint["train_config"]["label_smoothing"] == 0.1 and checkpoint["train_config"]["warmup_steps"] == 20
+    assert main(["translate", "--checkpoint", str(out / "best.pt"), "Ein Hund läuft."]) == 0
+    with pytest.raises(ValueError, match="--model transformer"):
+        main(["train", "--sample", "--out", str(tmp_path / "x"), "--heads", "4"])  # heads without a Transformer

@@ -20,6 +20,8 @@ What it does differently:
 5. Adam in its fused single-kernel form (`make_optimizer`).
 6. Inference (`inference`, `decoder_step`): eval mode, no autograd, cell steps, and on a CPU in
    fp32 the native kernels instead of oneDNN's, which are slower one sentence at a time.
+7. The Transformer (`transformer`): the fused attention kernel in training, a key/value cache
+   in decoding.
 
 Mixed precision lives in `seq2seq_lib.precision`, which both paths use.
 """
@@ -38,6 +40,7 @@ from ..utils import autocast_state
 from .cells import run_rnn
 from .dropout import fast_dropout
 from .fused_loss import linear_cross_entropy
+from . import transformer as transformer_engine
 
 
 def make_optimizer(model: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -104,29 +107,36 @@ def loss(model: nn.Module, src: Tensor, trg: Tensor, teacher_forcing_ratio: floa
     """`model.loss(...)` computed by the engine: the same value and gradients, and the same coins."""
     check_batch(model, src, trg, teacher_forcing_ratio, src_lengths)
     criterion = check_criterion(criterion, model.pad_idx)
-    coins = teacher_forcing_coins(trg.shape[0] - 1, teacher_forcing_ratio)  # drawn where the textbook draws
-    with fast_dropout(model):
-        state = model.encode(src, src_lengths)
-        features = teacher_forced_features(model, trg, coins, state)  # (T-1, B, F)
+    if transformer_engine.is_transformer(model):
+        if teacher_forcing_ratio != 1.0:  # its own guesses exist one at a time: the textbook loop
+            return type(model).loss(model, src, trg, teacher_forcing_ratio, src_lengths, criterion)
+        features = transformer_engine.features(model, src, trg[:-1])  # (T-1, B, D)
+    else:
+        coins = teacher_forcing_coins(trg.shape[0] - 1, teacher_forcing_ratio)  # drawn where the textbook draws
+        with fast_dropout(model):
+            state = model.encode(src, src_lengths)
+            features = teacher_forced_features(model, trg, coins, state)  # (T-1, B, F)
     gold = trg[1:]  # (T-1, B)
     keep = gold != model.pad_idx
     rows, targets = features[keep], gold[keep]  # (N, F), (N,): only the non-pad tokens
     fc = model.decoder.fc_out
     if _is_plain_cross_entropy(criterion):
-        value = linear_cross_entropy(rows, fc.weight, fc.bias, targets)
-    else:  # weighted, smoothed or custom: project the rows, then let the criterion score them
+        value = linear_cross_entropy(rows, fc.weight, fc.bias, targets, criterion.label_smoothing)
+    else:  # weighted or custom: project the rows, then let the criterion score them
         value = criterion(fc(rows), targets)  # (N, V) logits
     return value, int(targets.numel())
 
 
 def _is_plain_cross_entropy(criterion: Any) -> bool:
-    """True for an unweighted, unsmoothed, mean CrossEntropyLoss: what `linear_cross_entropy` computes."""
+    """True for an unweighted, mean CrossEntropyLoss (smoothed or not): what `linear_cross_entropy` computes."""
     return (type(criterion) is nn.CrossEntropyLoss and criterion.weight is None
-            and criterion.label_smoothing == 0.0 and criterion.reduction == "mean")
+            and criterion.reduction == "mean")
 
 
 def decoder_step(model: nn.Module, input: Tensor, state: Any) -> tuple[Tensor, Any, Tensor | None]:
     """`model.decoder.step(input, state)` by the engine: input (B,) -> logits (B, V), state, weights (B, S) or None."""
+    if transformer_engine.is_transformer(model):
+        return transformer_engine.decoder_step(model, input, state)
     features, state, weights = run_decoder(model.decoder, input.unsqueeze(0), state)  # (1, B, F)
     return model.decoder.fc_out(features[0]), state, None if weights is None else weights[0]
 

@@ -33,7 +33,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, targets: Tensor,
-                dtype: torch.dtype) -> Tensor:
+                dtype: torch.dtype, smoothing: float) -> Tensor:
         n, chunk = x.shape[0], _chunk_rows(weight.shape[0], x.device)
         w, b, xs = weight.to(dtype), bias.to(dtype), x.to(dtype)
         grad_x = torch.empty(x.shape, dtype=torch.float32, device=x.device)  # (N, H)
@@ -43,9 +43,14 @@ class _LinearCrossEntropy(torch.autograd.Function):
         for start in range(0, n, chunk):
             rows, gold = xs[start:start + chunk], targets[start:start + chunk, None]  # (c, H), (c, 1)
             log_probs = torch.log_softmax(torch.addmm(b, rows, w.t()), -1, dtype=torch.float32)  # (c, V)
-            total -= log_probs.gather(1, gold).sum()
-            probs = log_probs.exp_().scatter_add_(1, gold, gold.new_full(gold.shape, -1, dtype=torch.float32))
-            g = probs.to(dtype)  # softmax - onehot, unscaled so fp16 cannot underflow
+            total -= (1.0 - smoothing) * log_probs.gather(1, gold).sum()
+            if smoothing:  # the target is (1 - s) * onehot + s / V: add s times the mean -log p
+                total -= smoothing * log_probs.mean(1).sum()
+            probs = log_probs.exp_().scatter_add_(1, gold, gold.new_full(gold.shape, smoothing - 1.0,
+                                                                         dtype=torch.float32))
+            if smoothing:
+                probs -= smoothing / probs.shape[1]
+            g = probs.to(dtype)  # softmax - target distribution, unscaled so fp16 cannot underflow
             grad_x[start:start + chunk] = g @ w
             grad_w_t += (rows.t().contiguous() @ g).float()  # (H, V): the fast layout on CPU
             grad_b += probs.sum(0)
@@ -55,11 +60,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor | None, ...]:
         grad_x, grad_w, grad_b = ctx.saved_tensors
-        return grad_x * grad_out, grad_w * grad_out, grad_b * grad_out, None, None
+        return grad_x * grad_out, grad_w * grad_out, grad_b * grad_out, None, None, None
 
 
-def linear_cross_entropy(x: Tensor, weight: Tensor, bias: Tensor, targets: Tensor) -> Tensor:
-    """F.cross_entropy(F.linear(x, weight, bias), targets) for x (N, H), never holding (N, V) at once.
+def linear_cross_entropy(x: Tensor, weight: Tensor, bias: Tensor, targets: Tensor,
+                         label_smoothing: float = 0.0) -> Tensor:
+    """F.cross_entropy(F.linear(x, weight, bias), targets, label_smoothing=...) for x (N, H), never
+    holding (N, V) at once.
 
     >>> x, w, b, y = torch.randn(5, 3), torch.randn(7, 3), torch.randn(7), torch.tensor([0, 6, 2, 2, 1])
     >>> torch.testing.assert_close(linear_cross_entropy(x, w, b, y), F.cross_entropy(F.linear(x, w, b), y),
@@ -67,13 +74,16 @@ def linear_cross_entropy(x: Tensor, weight: Tensor, bias: Tensor, targets: Tenso
     """
     if x.shape[0] == 0:
         raise ValueError("No target tokens to score: every row of trg[1:] is padding.")
+    if not 0.0 <= label_smoothing < 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}.")
     dtype = _compute_dtype(x)
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad or bias.requires_grad):
-        return _LinearCrossEntropy.apply(x, weight, bias, targets, dtype)
+        return _LinearCrossEntropy.apply(x, weight, bias, targets, dtype, float(label_smoothing))
     chunk, total = _chunk_rows(weight.shape[0], x.device), x.new_zeros((), dtype=torch.float32)
     for start in range(0, x.shape[0], chunk):
         logits = F.linear(x[start:start + chunk].to(dtype), weight.to(dtype), bias.to(dtype))  # (c, V)
-        total += F.cross_entropy(logits.float(), targets[start:start + chunk], reduction="sum")
+        total += F.cross_entropy(logits.float(), targets[start:start + chunk], reduction="sum",
+                                 label_smoothing=label_smoothing)
     return total / x.shape[0]
 
 

@@ -2,7 +2,7 @@
 
 Read in this order: `layers` (shared pieces), `classic` (Encoder, Decoder), `seq2seq` (the
 teacher-forced loop and its loss), `context` (Cho et al.: the encoder's summary at every decoder
-step), `attention` (Bahdanau). The code here is the textbook:
+step), `attention` (Bahdanau), `transformer` (Vaswani et al.: attention only). The code here is the textbook:
 plain PyTorch modules, one decoder step at a time. `seq2seq_lib.fast` runs these same modules
 faster and is tested to give the same losses and gradients.
 
@@ -21,18 +21,25 @@ from .classic import Decoder, Encoder
 from .context import ContextDecoder, ContextState
 from .layers import INIT_RANGE, init_uniform
 from .seq2seq import Seq2Seq, teacher_forcing_coins
+from .transformer import Transformer, TransformerDecoder, TransformerEncoder, TransformerState, init_transformer
 
 
 def build_model(config: ModelConfig, src_vocab_size: int, trg_vocab_size: int,
                 pad_idx: int = 1, sos_idx: int = 2) -> Seq2Seq:
     """The Seq2Seq a ModelConfig describes (classic; Cho et al.'s when config.feed_context; Bahdanau
-    when config.attention), with uniform initial weights."""
+    when config.attention; the Transformer when config.transformer), with its initial weights."""
     if not isinstance(config, ModelConfig):
         raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}.")
     for name, size in (("src_vocab_size", src_vocab_size), ("trg_vocab_size", trg_vocab_size)):
         if isinstance(size, bool) or not isinstance(size, int) or size < 4 or size <= max(pad_idx, sos_idx):
             raise ValueError(f"{name} must be an integer >= 4 (the specials <unk> <pad> <sos> <eos> "
                              f"take ids 0..3), got {size!r}; pass len(vocab).")
+    if config.transformer:
+        sizes = (config.emb_dim, config.hidden_dim, config.n_layers, config.n_heads, config.dropout,
+                 config.pre_norm, config.max_positions)
+        return init_transformer(Transformer(TransformerEncoder(src_vocab_size, *sizes),
+                                            TransformerDecoder(trg_vocab_size, *sizes, config.tie_embeddings),
+                                            pad_idx, sos_idx))
     encoder_class, decoder_class = ((BiEncoder, AttentionDecoder) if config.attention else
                                     (Encoder, ContextDecoder) if config.feed_context else (Encoder, Decoder))
     sizes = (config.emb_dim, config.hidden_dim, config.n_layers, config.dropout, config.rnn_type)
@@ -51,5 +58,6 @@ def count_parameters(model: nn.Module) -> int:
 
 
 __all__ = ["Encoder", "Decoder", "ContextDecoder", "ContextState", "Seq2Seq", "BiEncoder", "AdditiveAttention", "AttentionState",
-           "AttentionDecoder", "masked_softmax", "teacher_forcing_coins", "build_model", "count_parameters",
+           "AttentionDecoder", "masked_softmax", "teacher_forcing_coins", "Transformer", "TransformerEncoder",
+           "TransformerDecoder", "TransformerState", "build_model", "count_parameters",
            "INIT_RANGE"]
