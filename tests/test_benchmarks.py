@@ -57,3 +57,14 @@ def test_decode_benchmark_compares_batched_with_one_at_a_time(multi30k_dir):
     assert set(summary["unavailable"]) == {"fp32", "bf16"} - ran
     assert summary["batched_equals_single"]["fp32"] == "3/3"
     assert summary["beam1_equals_greedy"] == "1000/1000"
+
+
+def test_transformer_benchmark_reports_training_and_decoding():
+    summary = run_benchmark("transformer_step.py", "--batches", "1", "--repeats", "1", "--batch-size", "8",
+                            "--modes", "cpu-fp32", "--emb-dim", "16", "--hidden-dim", "32", "--layers", "1",
+                            "--heads", "2", "--src-vocab", "40", "--trg-vocab", "50", "--sentences", "6",
+                            "--single", "2", "--max-len", "4", "--threads", "1")
+    assert summary["model"] == "transformer" and summary["cpu-fp32"]["engine_tokens_per_s"] > 0
+    decoding = summary["greedy_cpu_fp32"]
+    assert decoding["engine_equals_textbook"] and decoding["one_at_a_time_equals_batched"]
+    assert decoding["engine_batched"] > 0 and decoding["textbook_batched"] > 0
