@@ -178,15 +178,25 @@ def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, Trai
     cho = args.model == "cho"  # Cho et al. (2014): one GRU layer unless --rnn / --layers say otherwise
     rnn_type = "gru" if args.model == "gru" or (cho and args.rnn is None) else args.rnn or profile.model.rnn_type
     layers = args.layers if args.layers is not None else 1 if cho else None
+    transformer = args.model == "transformer"
+    if not transformer and (args.heads is not None or args.post_norm):
+        raise UsageError("--heads and --post-norm size the Transformer; add --model transformer or drop them.")
     sizes = {k: v for k, v in (("emb_dim", args.emb_dim), ("hidden_dim", args.hidden_dim),
-                               ("n_layers", layers), ("dropout", args.dropout)) if v is not None}
-    model_config = replace(profile.model, attention=args.model == "attention", feed_context=cho, rnn_type=rnn_type,
-                           **sizes)
+                               ("n_layers", layers), ("dropout", args.dropout), ("n_heads", args.heads),
+                               ("pre_norm", False if args.post_norm else None)) if v is not None}
+    if transformer and "n_heads" not in sizes and (args.emb_dim or profile.model.emb_dim) % profile.model.n_heads:
+        sizes["n_heads"] = 4 if (args.emb_dim or profile.model.emb_dim) % 4 == 0 else 1
+    model_config = replace(profile.model, attention=args.model == "attention", feed_context=cho,
+                           transformer=transformer, rnn_type=rnn_type, **sizes)
+    ratio = args.teacher_forcing if args.teacher_forcing is not None else 1.0 if transformer else None
     overrides = {k: v for k, v in (("epochs", args.epochs), ("precision", args.precision), ("fast", args.fast),
                                    ("seed", args.seed), ("lr", args.lr), ("lr_decay", args.lr_decay),
-                                   ("lr_decay_after", args.lr_decay_after)) if v is not None}
+                                   ("lr_decay_after", args.lr_decay_after), ("teacher_forcing_ratio", ratio),
+                                   ("label_smoothing", args.label_smoothing), ("warmup_steps", args.warmup))
+                 if v is not None}
     data_overrides = {k: v for k, v in (("reverse_src", args.reverse_src or None),
-                                        ("batch_size", args.batch_size), ("min_freq", args.min_freq))
+                                        ("batch_size", args.batch_size), ("min_freq", args.min_freq),
+                                        ("subwords", args.subwords))
                       if v is not None}
     train_config = replace(profile.train, **overrides)
     profile = replace(profile, data=replace(profile.data, **data_overrides), model=model_config, train=train_config)
@@ -207,8 +217,13 @@ def _settings(args: argparse.Namespace, profile: Profile, train_config: TrainCon
             "lr_decay": train_config.lr_decay, "lr_decay_after": train_config.lr_decay_after,
             "seed": train_config.seed, "batch_size": profile.data.batch_size,
             "reverse_src": profile.data.reverse_src, "min_freq": profile.data.min_freq,
+            "subwords": profile.data.subwords,
             "emb_dim": profile.model.emb_dim, "hidden_dim": profile.model.hidden_dim,
-            "layers": profile.model.n_layers, "rnn": profile.model.rnn_type, "dropout": profile.model.dropout, "sample": bool(args.sample),
+            "layers": profile.model.n_layers, "rnn": profile.model.rnn_type, "dropout": profile.model.dropout,
+            **({"heads": profile.model.n_heads, "post_norm": not profile.model.pre_norm}
+               if profile.model.transformer else {}),
+            "label_smoothing": train_config.label_smoothing, "warmup": train_config.warmup_steps,
+            "teacher_forcing": train_config.teacher_forcing_ratio, "sample": bool(args.sample),
             "data_dir": None if args.data_dir is None else str(args.data_dir)}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .config import PRECISION_CHOICES
 
-MODELS = ("classic", "gru", "cho", "attention")
+MODELS = ("classic", "gru", "cho", "attention", "transformer")
 
 
 def _number(text: str, kind: type) -> float | int:
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=MODELS, default=None,
                        help="classic = 2-layer LSTM encoder-decoder; gru = the same with GRUs; cho = a 1-layer "
                             "GRU encoder-decoder that feeds the encoder's summary to every decoder step (Cho et "
-                            "al., 2014); attention = Bahdanau attention (default: classic)")
+                            "al., 2014); attention = Bahdanau attention; transformer = the Transformer (Vaswani et al., "
+                            "2017), trained with teacher forcing at ratio 1 (default: classic)")
     train.add_argument("--epochs", type=int, default=None, help="number of epochs (default: the profile's)")
     train.add_argument("--out", type=Path, required=True, help="output folder for best.pt, last.pt, history.json")
     start = train.add_mutually_exclusive_group()
@@ -106,6 +107,21 @@ def build_parser() -> argparse.ArgumentParser:
     sizes.add_argument("--dropout", type=_finite_float, default=None, help="dropout probability in [0, 1) (full: 0.5)")
     sizes.add_argument("--min-freq", type=_positive_int, default=None,
                        help="keep training-set words seen at least this often (full: 2)")
+    sizes.add_argument("--subwords", type=_positive_int, default=None, metavar="N",
+                       help="BPE pieces instead of words: one joint German+English subword vocabulary of N "
+                            "entries learned on the training data, e.g. 8000 (default: words)")
+    sizes.add_argument("--heads", type=_positive_int, default=None,
+                       help="Transformer: attention heads per layer (default 8; must divide --emb-dim, its width)")
+    sizes.add_argument("--post-norm", action="store_true", default=None,
+                       help="Transformer: LayerNorm after each residual sum, as in 2017 (default: before each sublayer)")
+    train.add_argument("--label-smoothing", type=_finite_float, default=None,
+                       help="spread this share of each target's probability over the vocabulary while "
+                            "training (the Transformer's 0.1); validation loss is never smoothed (default: 0)")
+    train.add_argument("--warmup", type=int, default=None,
+                       help="warm-up steps of the Transformer's schedule: the rate rises to --lr, then "
+                            "falls as 1/sqrt(step); replaces the epoch decay (default: 0, off)")
+    train.add_argument("--teacher-forcing", type=_finite_float, default=None,
+                       help="teacher-forcing ratio in [0, 1] (default: the profile's 0.5; 1 for the transformer)")
 
     evaluate = commands.add_parser("evaluate", help="test loss, perplexity, BLEU and chrF of a checkpoint",
                                    description="Evaluate a checkpoint or a shipped pretrained model: loss and "

@@ -1,8 +1,9 @@
 """Checkpoints: everything needed to translate with a model or resume its training exactly.
 
-A checkpoint is a plain dict (configs as dicts, vocabularies as `Vocab.to_dict()`, RNG states
-as lists and tensors) saved with `torch.save` and read back with `weights_only=True`, so
-loading one never runs code. Files are written atomically: a temp file in the same
+A checkpoint is a plain dict (configs as dicts, vocabularies as `Vocab.to_dict()`, which for a
+subword vocabulary holds its sentencepiece model as base64 text, RNG states as lists and
+tensors) saved with `torch.save` and read back with `weights_only=True`, so loading one never
+runs code. Files are written atomically: a temp file in the same
 directory, then `os.replace`, so an interrupted save never leaves a half-written checkpoint.
 """
 from __future__ import annotations
@@ -208,12 +209,12 @@ def model_from_checkpoint(checkpoint: dict, device: str | torch.device = "cpu") 
 
 
 def vocabs_from_checkpoint(checkpoint: dict) -> tuple[Any, Any]:
-    """The (src_vocab, trg_vocab) stored in `checkpoint`, as `Vocab` objects."""
-    from .vocab import Vocab
+    """The (src_vocab, trg_vocab) stored in `checkpoint`, as `Vocab` objects (`SubwordVocab` for subwords)."""
+    from .subwords import vocab_from_dict
 
     if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
         raise CheckpointError("This checkpoint has no vocabularies; save it with src_vocab= and trg_vocab=.")
-    return Vocab.from_dict(checkpoint["src_vocab"]), Vocab.from_dict(checkpoint["trg_vocab"])
+    return vocab_from_dict(checkpoint["src_vocab"]), vocab_from_dict(checkpoint["trg_vocab"])
 
 
 __all__ = ["FORMAT", "CheckpointError", "ModelSpec", "rng_state", "set_rng_state", "save_checkpoint",

@@ -6,6 +6,8 @@ Two BLEU numbers, because readers meet both:
 - `token_bleu`: BLEU on the model's own lowercased tokens (4-gram, uniform weights, brevity
   penalty, corpus level, no smoothing), the way the published tutorials of this recipe report
   it (torchtext's `bleu_score`, times 100). It is usually a little higher than sacreBLEU.
+  A subword model's pieces are joined back into text and cut into words first
+  (`bleu_token_lists`), so its token BLEU counts words like a word model's.
 """
 from __future__ import annotations
 
@@ -80,6 +82,58 @@ def ngram_counts(tokens: Sequence[str], n: int) -> Counter:
     return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
 
+def token_bleu_statistics(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]] | Sequence[
+                          Sequence[Sequence[str]]], max_n: int = 4) -> list[list[int]]:
+    """Per sentence: [matches_1..max_n, n-grams_1..max_n, hypothesis length, closest reference length].
+
+    Matches are clipped by the most any one reference has. Summed over sentences these are all
+    that corpus BLEU needs (`bleu_from_statistics`), so a resampled corpus is scored from sums.
+
+    >>> token_bleu_statistics([["a", "dog", "runs"]], [["a", "dog", "ran"]], max_n=2)
+    [[2, 1, 3, 2, 3, 3]]
+    """
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
+        raise ValueError(f"max_n must be a positive integer, got {max_n!r}; BLEU uses 4.")
+    _check_corpus(hypotheses, references, Sequence, "token lists")
+    rows = []
+    for hyp, refs in zip(hypotheses, references):
+        if isinstance(hyp, str) or (refs and isinstance(refs, str)):
+            raise TypeError("token_bleu takes token lists such as ['a', 'dog'], not strings; use "
+                            "str.split() or Field.preprocess first (or sacre_bleu for text).")
+        refs = [refs] if not refs or isinstance(refs[0], str) else refs  # one reference or several
+        matches, totals = [], []
+        for n in range(1, max_n + 1):
+            hyp_ngrams = ngram_counts(hyp, n)
+            most = Counter()
+            for ref in refs:
+                most |= ngram_counts(ref, n)  # per n-gram, the most any one reference has
+            matches.append(sum(min(count, most[gram]) for gram, count in hyp_ngrams.items()))
+            totals.append(max(len(hyp) - n + 1, 0))
+        closest = min((len(r) for r in refs), key=lambda n: (abs(n - len(hyp)), n))
+        rows.append(matches + totals + [len(hyp), closest])
+    return rows
+
+
+def bleu_from_statistics(sums: Sequence[int], max_n: int = 4) -> float:
+    """Corpus BLEU (0-100) from `token_bleu_statistics` summed over the sentences.
+
+    >>> bleu_from_statistics([2, 1, 3, 2, 3, 3], max_n=2)  # p = 2/3, 1/2; c = r = 3, so BP = 1
+    57.735026919
+    """
+    if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
+        raise ValueError(f"max_n must be a positive integer, got {max_n!r}; BLEU uses 4.")
+    if len(sums) != 2 * max_n + 2:
+        raise ValueError(f"Expected {2 * max_n + 2} sums for max_n={max_n} (matches, n-grams, lengths), "
+                         f"got {len(sums)}; pass token_bleu_statistics(...) summed over sentences.")
+    sums = [int(x) for x in sums]
+    matches, totals, (hyp_length, ref_length) = sums[:max_n], sums[max_n:2 * max_n], sums[2 * max_n:]
+    if min(matches) == 0:
+        return 0.0
+    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
+    brevity = 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / hyp_length)
+    return round(100 * brevity * math.exp(log_precision), 10)
+
+
 def token_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequence[str]] | Sequence[
                Sequence[Sequence[str]]], max_n: int = 4) -> float:
     """Corpus BLEU (0-100) on token lists, as the tutorials report it; one or several references each.
@@ -95,30 +149,8 @@ def token_bleu(hypotheses: Sequence[Sequence[str]], references: Sequence[Sequenc
     >>> token_bleu([hyp], [hyp]), token_bleu([["a", "dog"]], [["a", "cat"]])
     (100.0, 0.0)
     """
-    if isinstance(max_n, bool) or not isinstance(max_n, int) or max_n < 1:
-        raise ValueError(f"max_n must be a positive integer, got {max_n!r}; BLEU uses 4.")
-    _check_corpus(hypotheses, references, Sequence, "token lists")
-    matches, totals = [0] * max_n, [0] * max_n
-    hyp_length = ref_length = 0
-    for hyp, refs in zip(hypotheses, references):
-        if isinstance(hyp, str) or (refs and isinstance(refs, str)):
-            raise TypeError("token_bleu takes token lists such as ['a', 'dog'], not strings; use "
-                            "str.split() or Field.preprocess first (or sacre_bleu for text).")
-        refs = [refs] if not refs or isinstance(refs[0], str) else refs  # one reference or several
-        hyp_length += len(hyp)
-        ref_length += min((len(r) for r in refs), key=lambda n: (abs(n - len(hyp)), n))
-        for n in range(1, max_n + 1):
-            hyp_ngrams = ngram_counts(hyp, n)
-            most = Counter()
-            for ref in refs:
-                most |= ngram_counts(ref, n)  # per n-gram, the most any one reference has
-            matches[n - 1] += sum(min(count, most[gram]) for gram, count in hyp_ngrams.items())
-            totals[n - 1] += max(len(hyp) - n + 1, 0)
-    if min(matches) == 0:
-        return 0.0
-    log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n
-    brevity = 1.0 if hyp_length > ref_length else math.exp(1 - ref_length / hyp_length)
-    return round(100 * brevity * math.exp(log_precision), 10)
+    rows = token_bleu_statistics(hypotheses, references, max_n)
+    return bleu_from_statistics([sum(column) for column in zip(*rows)], max_n)
 
 
 def perplexity(mean_loss: float) -> float:
@@ -134,6 +166,43 @@ def perplexity(mean_loss: float) -> float:
         raise ValueError(f"A cross-entropy loss cannot be negative, got {mean_loss!r}; pass the mean "
                          "loss per token, not a log-probability.")
     return math.exp(mean_loss) if mean_loss < MAX_EXP else math.inf
+
+
+def word_tokens(texts: Sequence[str], lang: str = "en", lower: bool = True) -> list[list[str]]:
+    """spaCy word tokens of each text (lowercased if `lower`), as a word Field cuts them; an empty text has none.
+
+    >>> word_tokens(["A dog, running.", ""])
+    [['a', 'dog', ',', 'running', '.'], []]
+    """
+    from .fields import spacy_tokenizer
+
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(f"word_tokens takes a list of texts, got {type(texts).__name__}; wrap one text in a list.")
+    bad = next((text for text in texts if not isinstance(text, str)), None)
+    if bad is not None:
+        raise TypeError(f"Every text must be a string, found {type(bad).__name__} ({bad!r:.40}).")
+    docs = iter(spacy_tokenizer(lang).pipe([text for text in texts if text.strip()]))
+    return [[t.text.lower() if lower else t.text for t in next(docs)] if text.strip() else [] for text in texts]
+
+
+def bleu_token_lists(field: Any, results: Sequence[Any], references: Sequence[str]
+                     ) -> tuple[list[list[str]], list[list[str]]]:
+    """(hypotheses, references) as word lists for `token_bleu`, from a translator's results and reference texts.
+
+    A word field's output tokens are words already, and the references are cut by the field itself.
+    A subword field writes pieces, not words: its detokenized output (`Translation.text`) and the
+    references are both cut into spaCy words, lowercased like the field, so that a subword model's
+    token BLEU counts the same words as a word model's.
+    """
+    from .subwords import SubwordField
+
+    if len(results) != len(references):
+        raise ValueError(f"Got {len(results)} translations but {len(references)} references; pass one "
+                         "reference per translation, in the same order.")
+    if isinstance(field, SubwordField):
+        return (word_tokens([r.text for r in results], field.lang, field.lower),
+                word_tokens(list(references), field.lang, field.lower))
+    return [r.tokens for r in results], field.preprocess_many(references)
 
 
 @dataclass(frozen=True)
@@ -158,6 +227,7 @@ def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: 
 
     `translator` is a Translator, or a model together with `src_field=` and `trg_field=`.
     sacreBLEU lowercases when the target field does (the model only ever writes lowercase).
+    Both BLEUs score words, for word and subword models alike (`bleu_token_lists`).
     """
     from .translator import Translator
 
@@ -175,9 +245,10 @@ def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: 
     results = translator.translate_batch(sources, beam_size, max_len, length_penalty, batch_size)
     hypotheses = [r.text for r in results]
     field = translator.trg_field
-    tokens = token_bleu([r.tokens for r in results], field.preprocess_many(references))
+    tokens = token_bleu(*bleu_token_lists(field, results, references))
     return BleuReport(sacre_bleu(hypotheses, references, lowercase=field.lower), tokens, hypotheses, beam_size,
                       chrf(hypotheses, references, lowercase=field.lower))
 
 
-__all__ = ["BleuResult", "BleuReport", "sacre_bleu", "chrf", "ngram_counts", "token_bleu", "perplexity", "evaluate_bleu"]
+__all__ = ["BleuResult", "BleuReport", "sacre_bleu", "chrf", "ngram_counts", "token_bleu_statistics",
+           "bleu_from_statistics", "token_bleu", "perplexity", "word_tokens", "bleu_token_lists", "evaluate_bleu"]

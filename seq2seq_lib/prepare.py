@@ -78,9 +78,25 @@ def sample_splits(pairs: list[Pair]) -> dict[str, list[Pair]]:
     return {"train": pairs[: -2 * n_val], "val": pairs[-2 * n_val: -n_val], "test": pairs[-n_val:]}
 
 
+def build_fields(config: DataConfig, train_pairs: list[Pair]) -> tuple[Field, Field]:
+    """The source and target fields `config` asks for: word fields (vocabularies still to build), or
+    subword fields whose BPE model is trained on the training pairs (`config.subwords` pieces)."""
+    if config.subwords is None:
+        return (Field("de", lower=config.lower, max_len=config.max_len, reverse=config.reverse_src),
+                Field("en", lower=config.lower, max_len=config.max_len))
+    from .subwords import build_subword_fields
+
+    return build_subword_fields([de for de, _ in train_pairs], [en for _, en in train_pairs], config.subwords,
+                                joint=config.joint_subwords, lower=config.lower, max_len=config.max_len,
+                                reverse_src=config.reverse_src)
+
+
 def prepare_data(profile: Profile | str | None = None, root: str | os.PathLike | None = None,
                  use_sample: bool = False) -> Prepared:
-    """Load Multi30k (or the bundled sample) for `profile` and build fields and vocabularies on train."""
+    """Load Multi30k (or the bundled sample) for `profile` and build fields and vocabularies on train.
+
+    With `profile.data.subwords` set, the fields cut sentences into BPE pieces (`seq2seq_lib.subwords`).
+    """
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     config = profile.data
     if use_sample:
@@ -89,10 +105,10 @@ def prepare_data(profile: Profile | str | None = None, root: str | os.PathLike |
         subsets = {"train": profile.train_subset, "val": profile.eval_subset, "test": profile.eval_subset}
         pairs = {split: load_multi30k(split, root, subsets[split]) for split in SPLITS}
         source = "Multi30k"
-    src_field = Field("de", lower=config.lower, max_len=config.max_len, reverse=config.reverse_src)
-    trg_field = Field("en", lower=config.lower, max_len=config.max_len)
+    src_field, trg_field = build_fields(config, pairs["train"])
     tokens = {split: tokenize_pairs(pairs[split], src_field, trg_field) for split in SPLITS}
-    src_field.build_vocab(tokens["train"][0], min_freq=config.min_freq, max_size=config.max_size)
-    trg_field.build_vocab(tokens["train"][1], min_freq=config.min_freq, max_size=config.max_size)
+    if config.subwords is None:  # word vocabularies are counted on the tokenized training split
+        src_field.build_vocab(tokens["train"][0], min_freq=config.min_freq, max_size=config.max_size)
+        trg_field.build_vocab(tokens["train"][1], min_freq=config.min_freq, max_size=config.max_size)
     examples = {split: numericalize_tokens(tokens[split], src_field, trg_field) for split in SPLITS}
     return Prepared(src_field, trg_field, pairs, examples, config, source)

@@ -114,14 +114,15 @@ class Translator:
                                   "words. Use a checkpoint written by fit(), or save one with "
                                   "save_checkpoint(..., spec=ModelSpec(model_config, src_field.vocab, "
                                   "trg_field.vocab)).")
+        from .subwords import field_for_vocab
+
         src_vocab, trg_vocab = vocabs_from_checkpoint(checkpoint)
         data = checkpoint.get("data_config") or {}
-        fields = []
+        fields = []  # word Fields, or SubwordFields where the vocabulary carries a subword model
         for lang, vocab in ((src_lang, src_vocab), (trg_lang, trg_vocab)):
             reverse = data.get("reverse_src", False) and lang == src_lang
-            field = Field(lang, lower=data.get("lower", True), max_len=data.get("max_len"), reverse=reverse)
-            field.vocab = vocab
-            fields.append(field)
+            fields.append(field_for_vocab(lang, vocab, lower=data.get("lower", True), max_len=data.get("max_len"),
+                                          reverse=reverse))
         return cls(model_from_checkpoint(checkpoint, device), *fields, device=device, max_src_len=max_src_len,
                    precision=precision, fast=fast)
 

@@ -2,8 +2,10 @@
 
 Each model is a folder here: `model.safetensors` (the weights, stored in fp16; safetensors
 holds only tensors, so reading it runs no code), `config.json` (model and data configs, and
-how it was trained) and `vocab.de.json` / `vocab.en.json`. `manifest.json` records the SHA-256
-of every file; `load_pretrained` checks them before it reads anything.
+how it was trained) and `vocab.de.json` / `vocab.en.json` (`Vocab.to_dict()`; for a model trained
+on subwords these also hold the sentencepiece model, as base64 text, from which `Translator`
+rebuilds the subword fields). `manifest.json` records the SHA-256 of every file; `load_pretrained`
+checks them before it reads anything.
 
     from seq2seq_lib import Translator
     Translator.from_pretrained("attention").translate("Zwei Hunde spielen im Schnee.")
