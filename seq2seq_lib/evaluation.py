@@ -4,7 +4,9 @@ perplexities, both BLEU scores and chrF).
 
 `evaluate_checkpoint` numericalizes the split with the checkpoint's own vocabularies, so the
 numbers belong to the model as it was trained, whatever profile is in effect now. BLEU itself
-lives in `metrics.evaluate_bleu`.
+lives in `metrics.evaluate_bleu`; it scores words for word and subword models alike, whereas the
+loss and perplexity of a subword model are per piece ("loss_per" says which), so they do not
+compare with a word model's.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import time
 from collections.abc import Iterable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import fast as engine
@@ -21,8 +24,10 @@ from .checkpoint import load_checkpoint
 from .data import load_multi30k
 from .decode import check_decode_options
 from .metrics import evaluate_bleu, perplexity
+from .models.seq2seq import check_batch
 from .precision import autocast
 from .prepare import numericalize_pairs
+from .subwords import is_subword_dict
 from .translator import Translator
 from .utils import available_device
 
@@ -47,6 +52,43 @@ def evaluate_loss(model: nn.Module, batches: Iterable, device: torch.device | st
         total, tokens = total + loss.item() * n, tokens + n
     mean = total / tokens
     return {"loss": mean, "perplexity": perplexity(mean), "tokens": tokens}
+
+
+@torch.no_grad()
+def sentence_nll(model: nn.Module, batches: Iterable, device: torch.device | str, precision: str = "fp32",
+                 fast: bool = True, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher-forced negative log-likelihood of each reference sentence -> (nll (N,), tokens (N,)).
+
+    nll[n] (float64) sums -log p(word | reference words before it, source) over sentence n's target
+    tokens after <sos> (its words and <eos>), and tokens[n] (int64) counts them; sentence n is the
+    n-th column the batches yield (a BucketIterator without shuffling sorts by length:
+    `iterator.sampler.batches()` gives the order). exp(nll.sum() / tokens.sum()) is the
+    teacher-forced perplexity `evaluate_loss(..., teacher_forcing_ratio=1.0)` reports, up to fp32
+    rounding; per sentence, it can be resampled (`seq2seq_lib.significance`).
+    """
+    check_batches(batches)
+    model.eval()
+    sums, counts = [], []
+    for batch in progress_bar(batches, progress, "nll"):
+        src, trg = batch.src.to(device), batch.trg.to(device)  # (S, B), (T, B)
+        src_lengths = getattr(batch, "src_lengths", None)
+        check_batch(model, src, trg, 1.0, src_lengths)
+        gold = trg[1:]  # (T-1, B): what each step should predict
+        keep = gold != model.pad_idx
+        with autocast(device, precision):
+            if fast and hasattr(model.decoder, "rnn"):  # the engine's block teacher forcing covers the RNN decoders
+                features = engine.teacher_forced_features(model, trg, [True] * gold.shape[0],
+                                                          model.encode(src, src_lengths))  # (T-1, B, F)
+                rows, project = features[keep], model.decoder.fc_out  # (N, F)
+            else:  # any other Seq2Seq: its own teacher-forced forward pass
+                rows, project = model(src, trg, 1.0, src_lengths)[1:][keep], nn.Identity()  # (N, V)
+            targets = gold[keep]  # (N,), in the same (step, sentence) order as rows
+            token_nll = torch.cat([F.cross_entropy(project(rows[i:i + 4096]).float(), targets[i:i + 4096],
+                                                   reduction="none") for i in range(0, len(rows), 4096)])
+        column = keep.nonzero()[:, 1].cpu()  # (N,): the sentence of each kept token
+        sums.append(torch.zeros(trg.shape[1], dtype=torch.float64).index_add_(0, column, token_nll.double().cpu()))
+        counts.append(keep.sum(0).cpu())
+    return torch.cat(sums), torch.cat(counts).long()
 
 
 def evaluate_checkpoint(path: str | os.PathLike, split: str = "test", beam_size: int = 1, bleu: bool = True,
@@ -90,7 +132,8 @@ def _evaluate(checkpoint: dict, source: dict, split: str, beam_size: int, bleu: 
     examples = numericalize_pairs(pairs, translator.src_field, translator.trg_field)
     pad_idx = translator.trg_field.vocab[translator.trg_field.pad_token]
     batches = BucketIterator(examples, batch_size, pad_idx, device=device, shuffle=False)
-    results = {**source, "split": split, "sentences": len(pairs), "epochs_trained": int(checkpoint.get("epoch", 0))}
+    results = {**source, "split": split, "sentences": len(pairs), "epochs_trained": int(checkpoint.get("epoch", 0)),
+               "loss_per": "subword piece" if is_subword_dict(checkpoint.get("trg_vocab")) else "word"}
     for label, ratio in (("teacher_forced", 1.0), ("free_running", 0.0)):
         scores = evaluate_loss(translator.model, batches, device, ratio, "fp32", fast)  # fp32: reported numbers
         results.update({f"loss_{label}": float(scores["loss"]), f"perplexity_{label}": float(scores["perplexity"])})
@@ -106,4 +149,4 @@ def _evaluate(checkpoint: dict, source: dict, split: str, beam_size: int, bleu: 
     return results
 
 
-__all__ = ["evaluate_loss", "evaluate_checkpoint", "evaluate_pretrained"]
+__all__ = ["evaluate_loss", "sentence_nll", "evaluate_checkpoint", "evaluate_pretrained"]
