@@ -1,4 +1,4 @@
-"""tools/score_models.py: one scoring protocol for every model, with intervals and paired p-values."""
+"""seq2seq_lib.scoring and tools/score_models.py: one scoring protocol for every model, with intervals and paired p-values."""
 import json
 import math
 import sys
@@ -15,6 +15,7 @@ from seq2seq_lib.evaluation import evaluate_loss
 from seq2seq_lib.metrics import evaluate_bleu, word_tokens
 from seq2seq_lib.models import build_model
 from seq2seq_lib.prepare import numericalize_pairs, prepare_data
+from seq2seq_lib import scoring
 from seq2seq_lib.translator import Translator
 from test_pretrained import SHIPPED, documented_scores
 
@@ -26,7 +27,7 @@ PAIRS = load_sample()[:40]  # caption-style German/English pairs: enough to exer
 
 @pytest.fixture(scope="module")
 def report():
-    return score_models.score_models(["attention", "classic"], PAIRS, beams=(1, 2), n_resamples=200)
+    return scoring.score_models(["attention", "classic"], PAIRS, beams=(1, 2), n_resamples=200)
 
 
 def test_every_model_and_decoding_gets_every_metric_with_an_interval(report):
@@ -34,7 +35,7 @@ def test_every_model_and_decoding_gets_every_metric_with_an_interval(report):
         ("attention", 1), ("attention", 2), ("classic", 1), ("classic", 2)]
     for row in report["models"]:
         assert row["vocabulary"] == "words" and row["sentences"] == len(PAIRS) and len(row["hypotheses"]) == len(PAIRS)
-        for name in score_models.NAMES:
+        for name in scoring.NAMES:
             assert row[name]["low"] <= row[name]["value"] <= row[name]["high"], (row["label"], name)
     assert report["sacrebleu_signature"].startswith("nrefs:1|case:lc|") and "nc:6" in report["chrf_signature"]
     assert report["models"][0]["p_vs_baseline"] is None  # the first model is the baseline by default
@@ -57,9 +58,9 @@ def test_the_protocol_gives_the_numbers_evaluate_gives(report):
 
 def test_per_sentence_nll_comes_back_in_the_order_of_the_pairs():
     translator = Translator.from_pretrained("classic")
-    nll, tokens = score_models.teacher_forced_nll(translator, PAIRS, batch_size=8)  # batches sorted by length
+    nll, tokens = scoring.teacher_forced_nll(translator, PAIRS, batch_size=8)  # batches sorted by length
     for i in (0, 17, 39):
-        alone, count = score_models.teacher_forced_nll(translator, PAIRS[i:i + 1])
+        alone, count = scoring.teacher_forced_nll(translator, PAIRS[i:i + 1])
         assert count[0] == tokens[i] and math.isclose(alone[0], nll[i], rel_tol=1e-5)
 
 
@@ -70,9 +71,9 @@ def test_a_subword_model_is_scored_on_words_as_evaluate_scores_it():
     config = ModelConfig(emb_dim=16, hidden_dim=24, n_layers=1, dropout=0.0, rnn_type="gru", attention=True)
     model = build_model(config, len(data.src_field.vocab), len(data.trg_field.vocab))
     translator = Translator(model, data.src_field, data.trg_field)
-    assert score_models.vocabulary_kind(translator.trg_field) == "subwords"
-    assert score_models.vocabulary_kind(Translator.from_pretrained("classic").trg_field) == "words"
-    scored = score_models.score_translator(translator, PAIRS[:12], n_resamples=20)
+    assert scoring.vocabulary_kind(translator.trg_field) == "subwords"
+    assert scoring.vocabulary_kind(Translator.from_pretrained("classic").trg_field) == "words"
+    scored = scoring.score_translator(translator, PAIRS[:12], n_resamples=20)
     bleu = evaluate_bleu(translator, PAIRS[:12])
     assert scored.record["vocabulary"] == "subwords" and scored.record["hypotheses"] == bleu.hypotheses
     assert scored.record["token_bleu"]["value"] == bleu.token_bleu and scored.record["chrf"]["value"] == bleu.chrf.score
@@ -80,7 +81,7 @@ def test_a_subword_model_is_scored_on_words_as_evaluate_scores_it():
 
 
 def test_the_markdown_table_has_one_row_per_model_and_decoding(report):
-    table = score_models.markdown_table({**report, "pairs": [{"a": "attention", "b": "classic", "beam_size": 1,
+    table = scoring.markdown_table({**report, "pairs": [{"a": "attention", "b": "classic", "beam_size": 1,
                                                               "token_bleu": 0.0, "sacrebleu": 0.0, "chrf": 0.5}]})
     lines = table.splitlines()
     assert lines[0].startswith("| model | decoding | parameters | vocabulary | test ppl (teacher-forced) [95% CI]")
@@ -114,20 +115,20 @@ def test_the_command_writes_the_table_and_json_and_updates_only_the_marked_secti
 
 
 def test_bad_models_baselines_and_markers_are_refused_with_the_fix(tmp_path):
-    assert score_models.parse_model("attention") == ("attention", "attention")
-    assert score_models.parse_model("mine=pretrained:classic") == ("mine", "classic")
+    assert scoring.parse_model("attention") == ("attention", "attention")
+    assert scoring.parse_model("mine=pretrained:classic") == ("mine", "classic")
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "best.pt").write_bytes(b"")
-    assert score_models.parse_model(str(tmp_path / "run" / "best.pt"))[0] == "run"
-    with pytest.raises(score_models.ScoringError, match="neither a shipped model.*LABEL=.*SOURCE"):
-        score_models.parse_model("transformer")
-    with pytest.raises(score_models.ScoringError, match="share a label"):
-        score_models.score_models(["attention", "attention"], PAIRS)
-    with pytest.raises(score_models.ScoringError, match="baseline 'cho' is not among"):
-        score_models.score_models(["attention"], PAIRS, baseline="cho")
+    assert scoring.parse_model(str(tmp_path / "run" / "best.pt"))[0] == "run"
+    with pytest.raises(scoring.ScoringError, match="neither a shipped model.*LABEL=.*SOURCE"):
+        scoring.parse_model("transformer")
+    with pytest.raises(scoring.ScoringError, match="share a label"):
+        scoring.score_models(["attention", "attention"], PAIRS)
+    with pytest.raises(scoring.ScoringError, match="baseline 'cho' is not among"):
+        scoring.score_models(["attention"], PAIRS, baseline="cho")
     doc = tmp_path / "results.md"
     doc.write_text("# Results\n")
-    with pytest.raises(score_models.ScoringError, match="needs exactly one .*score_models:begin.*add them"):
+    with pytest.raises(scoring.ScoringError, match="needs exactly one .*score_models:begin.*add them"):
         score_models.update_marked_section(doc, "table\n")
     assert doc.read_text() == "# Results\n"
     with pytest.raises(SystemExit, match="needs exactly one"):  # the command checks the file before it scores
@@ -140,7 +141,7 @@ def test_bad_models_baselines_and_markers_are_refused_with_the_fix(tmp_path):
 def test_the_full_test_set_reproduces_the_documented_scores_of_the_shipped_models(multi30k_dir):
     from seq2seq_lib.data import load_multi30k
 
-    report = score_models.score_models(list(SHIPPED), load_multi30k("test", multi30k_dir), beams=(1,), n_resamples=50)
+    report = scoring.score_models(list(SHIPPED), load_multi30k("test", multi30k_dir), beams=(1,), n_resamples=50)
     documented = documented_scores()
     for row in report["models"]:
         expected = documented[row["label"]]
