@@ -104,12 +104,21 @@ def load_pretrained(name: str, device: torch.device | str = "cpu",
     weights = load_safetensors(contents[WEIGHTS])
     checkpoint = {"format": CHECKPOINT_FORMAT, "model_config": config["model_config"],
                   "data_config": config["data_config"], "train_config": config.get("train_config"),
-                  "model_state": {k: v.float().to(device) for k, v in weights.items()},
+                  "model_state": _untie({k: v.float().to(device) for k, v in weights.items()}, config.get("tied", {})),
                   "epoch": int(config.get("epoch", 0)), "history": None, "optimizer_state": None,
                   "extra": {"pretrained": name}}
     for key, file in VOCABS.items():
         checkpoint[key] = json.loads(contents[file].decode("utf-8"))
     return checkpoint
+
+
+def _untie(state: dict, tied: dict) -> dict:
+    """The state dict with every tied entry (stored once) under each of its names again."""
+    for key, source in tied.items():
+        if source not in state:
+            raise PretrainedError(f"The weights tie {key} to {source!r}, which the file lacks; reinstall seq2seq-lib.")
+        state[key] = state[source]
+    return state
 
 
 def showcase_translator(name: str, checkpoint: str | os.PathLike | None = None, use_checkpoint: bool = False,
@@ -143,8 +152,13 @@ def export_pretrained(checkpoint_path: str | os.PathLike, name: str, description
         raise ValueError(f"name must be a short identifier such as 'attention', got {name!r}.")
     checkpoint = load_checkpoint(checkpoint_path)
     model_from_checkpoint(checkpoint)  # the weights fit the configs and vocabularies before anything is written
-    weights = {}
+    weights, tied, first = {}, {}, {}
     for key, tensor in checkpoint["model_state"].items():
+        where = (tensor.data_ptr(), tensor.shape, tensor.stride())
+        if where in first:  # a tied matrix (the Transformer's embedding and output layer): stored once
+            tied[key] = first[where]
+            continue
+        first[where] = key
         half = tensor.detach().to("cpu", torch.float16).contiguous()
         if not torch.isfinite(half).all():
             raise ValueError(f"{key} holds values beyond fp16's range (65504); it cannot ship in fp16.")
@@ -152,7 +166,7 @@ def export_pretrained(checkpoint_path: str | os.PathLike, name: str, description
     config = {"format": FORMAT, "name": name, "description": description,
               "model_config": checkpoint["model_config"], "data_config": checkpoint["data_config"],
               "train_config": checkpoint["train_config"], "epoch": checkpoint["epoch"],
-              "best_val_loss": checkpoint.get("best_val_loss"), "training": training}
+              "best_val_loss": checkpoint.get("best_val_loss"), "training": training, "tied": tied}
     contents = {WEIGHTS: save_safetensors(weights),
                 CONFIG: json.dumps(config, indent=1, ensure_ascii=False).encode("utf-8")}
     for key, file in VOCABS.items():
