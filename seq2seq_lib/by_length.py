@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from .decode import evaluating
-from .metrics import token_bleu
+from .metrics import bleu_token_lists, token_bleu
 from .translator import Translator
 
 LENGTH_GROUPS = ((1, 8), (9, 12), (13, 16), (17, 20), (21, 10_000))  # German tokens, without <sos>/<eos>
@@ -74,11 +74,11 @@ def scores_by_length(translator: Translator, pairs: Sequence[tuple[str, str]],
                     loss_sum[group] += loss
                     token_count[group] += count
     results = translator.translate_batch([german for german, _ in pairs], beam_size=1)
-    references = trg_field.preprocess_many([english for _, english in pairs])
+    hypotheses, references = bleu_token_lists(trg_field, results, [english for _, english in pairs])  # words
     scores = []
     for g, (low, high) in enumerate(groups):
         chosen = [i for i, m in enumerate(member) if m == g]
-        bleu = token_bleu([results[i].tokens for i in chosen], [references[i] for i in chosen]) if chosen else 0.0
+        bleu = token_bleu([hypotheses[i] for i in chosen], [references[i] for i in chosen]) if chosen else 0.0
         loss = loss_sum[g] / token_count[g] if token_count[g] else float("nan")
         scores.append(LengthGroupScore(low, high, len(chosen), loss, bleu))
     return scores
