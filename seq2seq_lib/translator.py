@@ -79,7 +79,8 @@ class Translator:
         self.eos_idx = trg_field.vocab[trg_field.eos_token]
 
     def __repr__(self) -> str:
-        kind = "attention" if has_attention(self.model) else "plain"
+        kind = ("Transformer" if hasattr(self.model, "attention_maps") else
+                "attention" if has_attention(self.model) else "plain")
         return (f"Translator({kind} model, {self.src_field.lang}->{self.trg_field.lang}, "
                 f"vocab {len(self.src_field.vocab)}/{len(self.trg_field.vocab)}, device={self.device})")
 

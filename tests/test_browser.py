@@ -1,10 +1,12 @@
-"""Notebook 08 in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
+"""Notebooks 08 and 11 in a real browser: JupyterLab on 127.0.0.1, headless Chromium driven by Playwright.
 
 Runs every cell, types a German sentence into the translate widget and checks that an English
-translation appears. A screenshot is saved to `artifacts/browser/`. Skipped when Chromium or
-Playwright is missing, unless SEQ2SEQ_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
-The notebook reads Multi30k from the folder the `multi30k_dir` fixture finds (skipped without it),
-and a cell that raises ends the test at once with the error, not after the widget's timeout.
+translation appears. A second test runs notebook 11 and picks another head, then the encoder's
+self-attention, in its attention-head explorer, and checks that the heatmap is redrawn each time.
+Screenshots are saved to `artifacts/browser/`. Skipped when Chromium or Playwright is missing,
+unless SEQ2SEQ_REQUIRE_BROWSER=1 (as in CI), where that is a failure. The notebooks read Multi30k
+from the folder the `multi30k_dir` fixture finds (skipped without it), and a cell that raises ends
+the test at once with the error, not after the widget's timeout.
 """
 from __future__ import annotations
 
@@ -107,11 +109,11 @@ def jupyter_lab(tmp_path, multi30k_dir):
         log.close()
 
 
-def _run_all_cells(page, timeout_error: type[Exception], attempts: int = 3) -> None:
+def _run_all_cells(page, timeout_error: type[Exception], attempts: int = 3, notebook: str = NOTEBOOK) -> None:
     """Run > Run All Cells, until the kernel turns busy (the command does nothing while the notebook
     is not the current panel, which can happen on a slow machine)."""
     for _ in range(attempts):
-        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=Path(NOTEBOOK).name).first.click()
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=Path(notebook).name).first.click()
         page.click("text=Run", timeout=30_000)
         page.click("text=Run All Cells", timeout=30_000)
         try:
@@ -181,3 +183,63 @@ def test_translate_widget_in_jupyterlab(jupyter_lab):
     assert re.search(r"[a-z]{2,}", translation), f"no English words in the widget's output: {translation!r}"
     assert SENTENCE not in translation, "the widget echoed the German input instead of translating it"
     assert (ROOT / NOTEBOOK).stat().st_mtime_ns == saved, "JupyterLab wrote the notebook back to disk"
+
+
+HEAD_NOTEBOOK = "notebooks/11_transformer.ipynb"
+HEAD_MENU, KIND_MENU = ".seq2seq-head-head select", ".seq2seq-head-kind select"
+HEAD_FIGURE, HEAD_TEXT = ".seq2seq-head-figure img", ".seq2seq-head-text"
+ALL_CELLS_DONE = """() => ![...document.querySelectorAll('.jp-InputPrompt')].some(p => p.textContent.includes('*'))"""
+
+
+def test_head_explorer_in_jupyterlab(jupyter_lab):
+    """Notebook 11's attention-head explorer: another head, then the encoder's self-attention, redraws the heatmap."""
+    _require((ROOT / HEAD_NOTEBOOK).is_file(), f"{HEAD_NOTEBOOK} does not exist yet")
+    chromium = _chromium()
+    _require(chromium is not None, "Chromium is not installed (make browser-deps installs Debian's chromium)")
+    playwright = pytest.importorskip("playwright.sync_api") if os.environ.get(
+        "SEQ2SEQ_REQUIRE_BROWSER") != "1" else __import__("playwright.sync_api").sync_api
+    base, token = jupyter_lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    saved = (ROOT / HEAD_NOTEBOOK).stat().st_mtime_ns
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(f"{base}/lab/tree/{HEAD_NOTEBOOK}?token={token}", timeout=120_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            _run_all_cells(page, playwright.TimeoutError, notebook=HEAD_NOTEBOOK)
+            page.wait_for_function(ALL_CELLS_DONE, timeout=300_000)  # a cell that raises clears the queue too
+            if page.locator(HEAD_MENU).count() == 0 or page.locator(HEAD_FIGURE).count() == 0:
+                errors = page.evaluate(READ_ERRORS)
+                raise AssertionError(f"{HEAD_NOTEBOOK} finished without the head explorer; its error output:\n"
+                                     + ("\n".join(errors)[-3000:] or "(none shown)"))
+            menu = page.locator(HEAD_MENU).first
+            menu.scroll_into_view_if_needed()
+            first_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
+            first_text = page.locator(HEAD_TEXT).first.inner_text()
+            menu.select_option(label="head 3")
+            changed = ("(old) => { const img = document.querySelector('%s'); return img && img.src !== old; }"
+                       % HEAD_FIGURE)
+            page.wait_for_function(changed, arg=first_image, timeout=60_000)
+            page.wait_for_function("() => document.querySelector('%s').innerText.includes('head 3 of')" % HEAD_TEXT,
+                                   timeout=60_000)
+            head_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
+            head_text = page.locator(HEAD_TEXT).first.inner_text()
+            page.locator(KIND_MENU).first.select_option(label="encoder self-attention")
+            page.wait_for_function(changed, arg=head_image, timeout=60_000)
+            page.wait_for_function("() => document.querySelector('%s').innerText.includes('encoder self-attention')"
+                                   % HEAD_TEXT, timeout=60_000)
+            encoder_text = page.locator(HEAD_TEXT).first.inner_text()
+            page.locator(HEAD_FIGURE).first.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "11_head_explorer.png"), full_page=False)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "11_failure.png"), full_page=False)
+            raise
+        finally:
+            browser.close()
+    assert "decoder cross-attention, layer 1 of" in first_text and "head 1 of" in first_text
+    assert "head 3 of" in head_text and head_text != first_text
+    assert "encoder self-attention" in encoder_text and "head 3 of" in encoder_text
+    assert first_image.startswith("data:image/png") and head_image != first_image
+    assert (ROOT / HEAD_NOTEBOOK).stat().st_mtime_ns == saved, "JupyterLab wrote the notebook back to disk"

@@ -5,5 +5,6 @@ ipywidgets controls and connects them to these functions. `merge_widget` (byte-p
 merges, step by step) comes ready wired.
 """
 from .bpe_merges import merge_view, merge_widget
+from .head_explorer import head_explorer
 
-__all__ = ["merge_view", "merge_widget"]
+__all__ = ["merge_view", "merge_widget", "head_explorer"]
