@@ -12,6 +12,7 @@ NOTEBOOK_EXERCISES = [
     "07.lr_experiment",
     "07.precision", "07.evaluate", "08.beam_step", "08.corpus_bleu", "08.brevity", "08.gnmt_penalty", "08.beam_bleu",
     "09.mask", "09.context", "09.params", "09.dot_scores", "09.dot_attention", "09.beam_attention",
+    "10.first_merge", "10.apply_merges", "10.unk_rate", "10.detokenize", "10.size_experiment",
     "11.attention", "11.look_ahead", "11.head_shapes", "11.smoothing", "11.tying", "11.warmup", "11.post_norm",
     "A1.decoder_calls", "A1.projected_rows", "A1.ratio_experiment",
 ]
