@@ -94,9 +94,9 @@ def test_projected_rows_are_what_the_textbook_and_the_engine_project(monkeypatch
     engine_rows = []
     fused = fast.linear_cross_entropy
 
-    def counting(x, weight, bias, targets):
+    def counting(x, *rest):
         engine_rows.append(x.shape[0])
-        return fused(x, weight, bias, targets)
+        return fused(x, *rest)
 
     monkeypatch.setattr(fast, "linear_cross_entropy", counting)
     fast.loss(model, src, trg, 1.0)

@@ -59,7 +59,7 @@ def test_decoding_and_beam_rows_work_on_the_state():
 
 
 def test_attention_and_context_together_are_refused():
-    with pytest.raises(ValueError, match="cannot both be on"):
+    with pytest.raises(ValueError, match="at most one"):
         ModelConfig(attention=True, feed_context=True)
     with pytest.raises(ValueError, match="True or False"):
         ModelConfig(feed_context="yes")

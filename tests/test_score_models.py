@@ -121,7 +121,7 @@ def test_bad_models_baselines_and_markers_are_refused_with_the_fix(tmp_path):
     (tmp_path / "run" / "best.pt").write_bytes(b"")
     assert scoring.parse_model(str(tmp_path / "run" / "best.pt"))[0] == "run"
     with pytest.raises(scoring.ScoringError, match="neither a shipped model.*LABEL=.*SOURCE"):
-        scoring.parse_model("transformer")
+        scoring.parse_model("mamba")
     with pytest.raises(scoring.ScoringError, match="share a label"):
         scoring.score_models(["attention", "attention"], PAIRS)
     with pytest.raises(scoring.ScoringError, match="baseline 'cho' is not among"):
@@ -134,7 +134,7 @@ def test_bad_models_baselines_and_markers_are_refused_with_the_fix(tmp_path):
     with pytest.raises(SystemExit, match="needs exactly one"):  # the command checks the file before it scores
         score_models.main(["attention", "--update-docs", str(doc)])
     with pytest.raises(SystemExit, match="neither a shipped model"):
-        score_models.main(["transformer", "--limit", "2"])
+        score_models.main(["mamba", "--limit", "2"])
 
 
 @pytest.mark.multi30k
