@@ -169,3 +169,26 @@ def test_warmup_schedule_rises_then_falls_and_checks_its_input():
         warmup_learning_rate(TrainConfig(), 1)
     with pytest.raises(ValueError, match="1-based"):
         warmup_learning_rate(config, 0)
+
+
+def test_translator_widgets_and_by_length_run_a_transformer_unchanged(sample_data):
+    from seq2seq_lib.by_length import scores_by_length
+    from seq2seq_lib.translator import Translator
+    from seq2seq_lib.widgets.attention_explorer import explorer_view
+    from seq2seq_lib.widgets.teacher_forcing import teacher_forcing_trace
+    from seq2seq_lib.widgets.translate import translate_view
+
+    torch.manual_seed(0)
+    config = ModelConfig(transformer=True, emb_dim=16, hidden_dim=32, n_layers=1, n_heads=2, dropout=0.0)
+    model = build_model(config, len(sample_data.src_field.vocab), len(sample_data.trg_field.vocab))
+    translator = Translator(model, sample_data.src_field, sample_data.trg_field)
+    pairs = sample_data.pairs["test"][:4]
+    translation = translator.translate(pairs[0][0], beam_size=3, details=True)
+    assert translation.attention.shape == (len(translation.output_labels), len(translation.source))
+    assert translate_view(translator, pairs[0][0], beam_size=2).ok
+    alignment, text = explorer_view(translator, pairs, 1)
+    assert text and alignment.weights.shape[1] == len(alignment.source)
+    rows = teacher_forcing_trace(model, pairs[0][0], pairs[0][1], 0.5, src_field=sample_data.src_field,
+                                 trg_field=sample_data.trg_field)
+    assert len(rows) == len(sample_data.trg_field.preprocess(pairs[0][1])) + 1  # words and <eos> after <sos>
+    assert sum(group.sentences for group in scores_by_length(translator, pairs, groups=((1, 100),))) == 4
