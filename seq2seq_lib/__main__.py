@@ -1,4 +1,4 @@
-"""Command line: `python -m seq2seq_lib train ...`, `evaluate CHECKPOINT` and `translate SENTENCE...`.
+"""Command line: `python -m seq2seq_lib train ...`, `evaluate CHECKPOINT`, `translate SENTENCE...` and `average`.
 
 Examples:
   python -m seq2seq_lib train --profile full --epochs 10 --out runs/classic
@@ -46,7 +46,7 @@ class UsageError(ValueError):
 
 
 RUN_FILES = (BEST, LAST, HISTORY)  # what --overwrite replaces (run.json is rewritten)
-CHANGEABLE_ON_RESUME = ("epochs", "precision", "fast", "data_dir")
+CHANGEABLE_ON_RESUME = ("epochs", "precision", "fast", "data_dir", "keep_epochs")
 
 
 def _check_folder(path: Path, option: str) -> None:
@@ -158,7 +158,8 @@ def run_train(args: argparse.Namespace) -> int:
     write_json(args.out / SETTINGS, _settings(args, profile, train_config))
     history = _fit_saving_history(model, data.iterator("train", device, seed=train_config.seed),
                                   data.iterator("val", device), train_config=train_config, device=device,
-                                  out_dir=args.out, spec=data.spec(model_config), resume=args.resume)
+                                  out_dir=args.out, spec=data.spec(model_config), resume=args.resume,
+                                  keep_epochs=bool(args.keep_epochs))
     best = history.best_epoch
     loss, kind = history.val_loss[best - 1], "teacher-forced"
     if loss != loss:  # NaN: epochs from a version that measured only the free-running loss
@@ -223,7 +224,8 @@ def _settings(args: argparse.Namespace, profile: Profile, train_config: TrainCon
             **({"heads": profile.model.n_heads, "post_norm": not profile.model.pre_norm}
                if profile.model.transformer else {}),
             "label_smoothing": train_config.label_smoothing, "warmup": train_config.warmup_steps,
-            "teacher_forcing": train_config.teacher_forcing_ratio, "sample": bool(args.sample),
+            "teacher_forcing": train_config.teacher_forcing_ratio, "keep_epochs": bool(args.keep_epochs),
+            "sample": bool(args.sample),
             "data_dir": None if args.data_dir is None else str(args.data_dir)}
 
 
@@ -299,13 +301,29 @@ def run_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_average(args: argparse.Namespace) -> int:
+    """`average`: check every input and the output first, then write the averaged checkpoint."""
+    from .averaging import save_average
+
+    for path in args.checkpoints:
+        if not path.is_file():
+            raise UsageError(f"{path} is not a checkpoint file; pass files such as runs/x/epoch_12.pt "
+                             "(train --keep-epochs writes them).")
+    _check_output_file(args.out, "--out")
+    if args.out.resolve() in {path.resolve() for path in args.checkpoints}:
+        raise UsageError(f"--out {args.out} is one of the checkpoints being averaged; name a new file.")
+    out = save_average(args.checkpoints, args.out)
+    print(f"averaged {len(args.checkpoints)} checkpoints -> {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; errors are raised as exceptions (`cli` turns them into messages and exit codes)."""
     return _run(build_parser().parse_args(argv))
 
 
 def _run(args: argparse.Namespace) -> int:
-    commands = {"train": run_train, "evaluate": run_evaluate, "translate": run_translate}
+    commands = {"train": run_train, "evaluate": run_evaluate, "translate": run_translate, "average": run_average}
     return commands[args.command](args)
 
 

@@ -3,10 +3,12 @@
 Examples:
   python -m seq2seq_lib train --profile full --epochs 10 --out runs/classic
   python -m seq2seq_lib train --profile full --model attention --out runs/attention
+  python -m seq2seq_lib train --profile full --model transformer --emb-dim 256 --hidden-dim 512 --layers 3 --out runs/tr
   python -m seq2seq_lib train --out runs/classic --resume          # carry on after an interruption
   python -m seq2seq_lib evaluate runs/classic/best.pt --beam 5
   python -m seq2seq_lib evaluate --pretrained attention --json attention.json
   python -m seq2seq_lib translate --pretrained attention "Zwei Hunde spielen im Schnee."
+  python -m seq2seq_lib average runs/tr/epoch_2[6-9].pt runs/tr/epoch_30.pt --out runs/tr/average.pt
 """
 from __future__ import annotations
 
@@ -57,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m seq2seq_lib", description="Train and evaluate the series' German->English translators.",
         epilog=__doc__.split("Examples:")[1] and "Examples:" + __doc__.split("Examples:")[1],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,translate}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,evaluate,translate,average}")
 
     train = commands.add_parser("train", help="train a model on Multi30k and keep the best checkpoint",
                                 description="Train on Multi30k. Writes OUT/best.pt (lowest validation loss) "
@@ -120,6 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--warmup", type=int, default=None,
                        help="warm-up steps of the Transformer's schedule: the rate rises to --lr, then "
                             "falls as 1/sqrt(step); replaces the epoch decay (default: 0, off)")
+    train.add_argument("--keep-epochs", action="store_true", default=None,
+                       help="also keep every epoch's weights as OUT/epoch_NN.pt, for the average command")
     train.add_argument("--teacher-forcing", type=_finite_float, default=None,
                        help="teacher-forcing ratio in [0, 1] (default: the profile's 0.5; 1 for the transformer)")
 
@@ -148,6 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     translate.add_argument("sentences", nargs="*", metavar="SENTENCE", help="German text (quote each sentence)")
     translate.add_argument("--beam", type=_positive_int, default=1, help="beam size (1 = greedy)")
     translate.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
+
+    average = commands.add_parser("average", help="average the weights of several epochs of one run",
+                                  description="Write one checkpoint whose weights are the mean of the given "
+                                              "checkpoints of one run (e.g. the epoch_NN.pt files that train "
+                                              "--keep-epochs writes); evaluate and translate take it like any other.")
+    average.add_argument("checkpoints", type=Path, nargs="+", help="checkpoints of one run, e.g. runs/t/epoch_2*.pt")
+    average.add_argument("--out", type=Path, required=True, help="the averaged checkpoint to write")
     return parser
 
 
@@ -160,7 +171,7 @@ def _add_model_choice(command: argparse.ArgumentParser, positional: bool = True)
     else:
         choice.add_argument("--checkpoint", type=Path, default=None, help=help_checkpoint)
     choice.add_argument("--pretrained", metavar="NAME", default=None,
-                        help="a model shipped with the package, trained on all of Multi30k (attention, classic)")
+                        help="a model shipped with the package, trained on all of Multi30k (attention, classic, transformer)")
 
 
 __all__ = ["MODELS", "build_parser"]

@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import fast as engine
+from .averaging import epoch_name
 from .batching import check_batches, progress_bar
 from .checkpoint import ModelSpec, check_compatible, load_checkpoint, save_checkpoint, set_rng_state
 from .config import TrainConfig
@@ -180,12 +181,13 @@ def _train_epoch(model: nn.Module, batches: Iterable, optimizer: torch.optim.Opt
 
 def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spec: ModelSpec,
         train_config: TrainConfig, device: torch.device | str, out_dir: str | Path, resume: bool = False,
-        live_plot: bool = False, progress: bool = True) -> History:
+        live_plot: bool = False, progress: bool = True, keep_epochs: bool = False) -> History:
     """Train for `train_config.epochs` epochs; keep best.pt (lowest teacher-forced val loss) and last.pt.
 
     Every epoch records the training loss, the teacher-forced validation loss (`History.val_loss`,
     whose exp is the perplexity) and the free-running one (`History.val_loss_free_running`).
-    last.pt holds everything needed to resume.
+    last.pt holds everything needed to resume. With `keep_epochs` every epoch's weights are kept
+    too, as epoch_NN.pt, for checkpoint averaging (`seq2seq_lib.averaging`).
 
     `spec` (the model's config, vocabularies and data config) goes into every checkpoint, so a
     translator can be rebuilt from the file and a resumed run can check it continues the same model.
@@ -269,6 +271,8 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
             improved = val_loss <= min(earlier, default=math.inf)
             if improved:
                 save(best_path, epoch + 1, resumable=False)
+            if keep_epochs:
+                save(out_dir / epoch_name(epoch + 1), epoch + 1, resumable=False)
             save(last_path, epoch + 1, resumable=True)
             completed, position["done"] = epoch + 1, "after it finished"
             if live_plot:
