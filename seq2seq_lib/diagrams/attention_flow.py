@@ -17,23 +17,17 @@ True
 """
 from __future__ import annotations
 
-from numbers import Integral
-
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch
 from torch import nn
 
+from . import check_size
+
 # part -> (face colour, edge colour)
 COLOURS = {"encoder": ("#dbe9f6", "#1f77b4"), "bridge": ("#fde0c5", "#ff7f0e"),
            "attention": ("#d9f0d3", "#2ca02c"), "decoder": ("#e8dff2", "#9467bd")}
-
-
-def _check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
-    return int(value)
 
 
 def sizes_of(model: nn.Module) -> dict[str, object]:
@@ -71,14 +65,14 @@ def draw_attention_flow(model: nn.Module | None = None, *, src_len: int | None =
         vocab_size, n_layers, rnn_type = sizes["vocab_size"], sizes["n_layers"], sizes["rnn_type"]
     if rnn_type not in ("gru", "lstm"):
         raise ValueError(f"rnn_type must be 'gru' or 'lstm', got {rnn_type!r}.")
-    n_layers = _check_size("n_layers", n_layers)
+    n_layers = check_size("n_layers", n_layers)
     known = {}
     for letter, name, value in (("S", "src_len", src_len), ("B", "batch", batch), ("E", "emb_dim", emb_dim),
                                 ("H", "hidden_dim", hidden_dim), ("V", "vocab_size", vocab_size)):
         if value is not None:
-            known[letter] = _check_size(name, value)
+            known[letter] = check_size(name, value)
     if attn_dim is not None:
-        known["A"] = _check_size("attn_dim", attn_dim)
+        known["A"] = check_size("attn_dim", attn_dim)
     elif "H" in known:
         known["A"] = known["H"]
     known["L"] = n_layers

@@ -16,23 +16,17 @@ True
 """
 from __future__ import annotations
 
-from numbers import Integral
-
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 from torch import nn
 
+from . import check_size
+
 # part -> (face colour, edge colour)
 COLOURS = {"embedding": ("#fde0c5", "#ff7f0e"), "attention": ("#d9f0d3", "#2ca02c"),
            "feed-forward": ("#dbe9f6", "#1f77b4"), "output": ("#e8dff2", "#9467bd")}
-
-
-def _check_size(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}.")
-    return int(value)
 
 
 def sizes_of(model: nn.Module) -> dict[str, object]:
@@ -80,7 +74,7 @@ def draw_transformer(model: nn.Module | None = None, *, src_len: int | None = No
                                 ("D", "d_model", d_model), ("F", "ff_dim", ff_dim), ("h", "n_heads", n_heads),
                                 ("V", "vocab_size", vocab_size), ("L", "n_layers", n_layers)):
         if value is not None:
-            known[letter] = _check_size(name, value)
+            known[letter] = check_size(name, value)
     if "D" in known and "h" in known and known["D"] % known["h"]:
         raise ValueError(f"d_model ({known['D']}) must be divisible by n_heads ({known['h']}).")
 

@@ -82,6 +82,26 @@ def as_number(value: object) -> float | None:
     return float(value)
 
 
+def as_tensor(value: object):
+    """A learner's answer as a float32 tensor, or None when it cannot be one (torch is imported only here)."""
+    import torch
+
+    try:
+        return torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def call_answer(function: Callable, args: tuple, advice: str = "Use only the shapes of the inputs, no fixed sizes."
+                ) -> tuple[object, str | None]:
+    """Run the learner's function on tensors; on an exception return (None, a hint naming the shapes and `advice`)."""
+    try:
+        return function(*args), None
+    except Exception as exc:
+        shapes = ", ".join(str(tuple(a.shape)) for a in args)
+        return None, f"calling it on tensors shaped {shapes} raised {type(exc).__name__}: {exc}. {advice}"
+
+
 def _load_all() -> None:
     for info in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{info.name}")

@@ -9,14 +9,13 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from functools import lru_cache
 from numbers import Integral
 
 import torch
 
 from ..models.attention import masked_softmax
-from . import as_number, exercise
+from . import as_number, as_tensor, call_answer, exercise
 
 # ---------------------------------------------------------------- 09.mask
 # Scores of a batch of 2 source sentences, (S, B) = (5, 2); the second sentence is 3 tokens
@@ -75,28 +74,11 @@ def reference_dot_attention(query: torch.Tensor, keys: torch.Tensor, values: tor
     return torch.einsum("sb,sbv->bv", weights, values), weights
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
-    """Run the learner's function; on an exception return a hint instead of raising."""
-    try:
-        return function(*args), None
-    except Exception as exc:
-        shapes = ", ".join(str(tuple(a.shape)) for a in args)
-        return None, (f"calling it on tensors shaped {shapes} raised {type(exc).__name__}: {exc}. "
-                      "Use only the shapes of the inputs, no fixed sizes.")
-
-
-def _tensor(answer: object) -> torch.Tensor | None:
-    try:
-        return torch.as_tensor(answer, dtype=torch.float32)
-    except (TypeError, ValueError, RuntimeError):
-        return None
-
-
 @exercise("09.mask")
 def mask(answer: object) -> tuple[bool, str]:
     """Attention weights (S, B) of SCORES with the padding in MASK getting exactly zero weight."""
     expected = masked_softmax(SCORES, MASK, dim=0)
-    weights = _tensor(answer)
+    weights = as_tensor(answer)
     if weights is None or weights.shape != expected.shape:
         shape = None if weights is None else tuple(weights.shape)
         return False, f"answer with a tensor shaped (S, B) = {tuple(expected.shape)}, like SCORES; got {shape}."
@@ -121,7 +103,7 @@ def mask(answer: object) -> tuple[bool, str]:
 def context(answer: object) -> tuple[bool, str]:
     """The context vector (2H,) = sum_j WEIGHTS[j] * ENC_OUTPUTS[j]."""
     expected = WEIGHTS @ ENC_OUTPUTS  # (4,)
-    vector = _tensor(answer)
+    vector = as_tensor(answer)
     if vector is None or vector.shape != expected.shape:
         shape = None if vector is None else tuple(vector.shape)
         return False, (f"answer with a vector of {expected.numel()} numbers (one per encoder feature), "
@@ -169,10 +151,10 @@ def dot_scores(answer: object) -> tuple[bool, str]:
     for sizes in DOT_SIZES:
         query, keys, _, _ = dot_inputs(*sizes)
         expected = reference_dot_scores(query, keys)
-        result, error = _call(answer, (query, keys))
+        result, error = call_answer(answer, (query, keys))
         if error:
             return False, error
-        scores = _tensor(result)
+        scores = as_tensor(result)
         if scores is None:
             return False, f"return a tensor of scores shaped (S, B), got {type(result).__name__}."
         if scores.shape == expected.t().shape and scores.shape != expected.shape \
@@ -205,12 +187,12 @@ def dot_attention(answer: object) -> tuple[bool, str]:
     for sizes in DOT_SIZES:
         query, keys, values, mask = dot_inputs(*sizes)
         context, weights = reference_dot_attention(query, keys, values, mask)
-        result, error = _call(answer, (query, keys, values, mask))
+        result, error = call_answer(answer, (query, keys, values, mask))
         if error:
             return False, error
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return False, "return two things, `return context, weights`: context (B, Dv) and weights (S, B)."
-        got_context, got_weights = _tensor(result[0]), _tensor(result[1])
+        got_context, got_weights = as_tensor(result[0]), as_tensor(result[1])
         if got_weights is None or got_weights.shape != weights.shape:
             shape = None if got_weights is None else tuple(got_weights.shape)
             return False, f"the weights should be shaped (S, B) = {tuple(weights.shape)}, got {shape}."

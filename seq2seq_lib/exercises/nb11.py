@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import ModelConfig, TrainConfig
-from . import as_number, as_shape, exercise
+from . import as_number, as_shape, as_tensor, call_answer, exercise
 
 CLOSE = {"rtol": 1e-4, "atol": 1e-5}  # two fp32 computations of the same numbers agree this closely
 
@@ -88,21 +88,8 @@ def reference_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Ten
 
 
 def _call(function: Callable, args: tuple) -> tuple[object, str | None]:
-    """Run the learner's function; on an exception return a hint instead of raising."""
-    try:
-        return function(*args), None
-    except Exception as exc:
-        shapes = ", ".join(str(tuple(a.shape)) for a in args)
-        return None, (f"calling it on tensors shaped {shapes} raised {type(exc).__name__}: {exc}. "
-                      "Use only the shapes of the inputs (query.shape[-1], ...), no fixed sizes, and let "
-                      "the mask broadcast.")
-
-
-def _tensor(answer: object) -> torch.Tensor | None:
-    try:
-        return torch.as_tensor(answer, dtype=torch.float32)
-    except (TypeError, ValueError, RuntimeError):
-        return None
+    return call_answer(function, args, "Use only the shapes of the inputs (query.shape[-1], ...), no fixed "
+                                       "sizes, and let the mask broadcast.")
 
 
 def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -152,7 +139,7 @@ def attention(answer: object) -> tuple[bool, str]:
             return False, error
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             return False, "return two things, `return output, weights`: output (..., Tq, dv), weights (..., Tq, Tk)."
-        got_output, got_weights = _tensor(result[0]), _tensor(result[1])
+        got_output, got_weights = as_tensor(result[0]), as_tensor(result[1])
         if got_weights is None or got_weights.shape != weights.shape:
             shape = None if got_weights is None else tuple(got_weights.shape)
             if shape == tuple(weights.transpose(-2, -1).shape):
@@ -176,7 +163,7 @@ def attention(answer: object) -> tuple[bool, str]:
 def look_ahead(answer: object) -> tuple[bool, str]:
     """The (LENGTH, LENGTH) look-ahead mask, True where target position t may look (positions 0..t)."""
     expected = torch.ones(LENGTH, LENGTH, dtype=torch.bool).tril()
-    mask = _tensor(answer)
+    mask = as_tensor(answer)
     if mask is None or mask.shape != expected.shape:
         shape = None if mask is None else tuple(mask.shape)
         return False, f"answer with a {LENGTH} x {LENGTH} tensor, one row per query position; got shape {shape}."
