@@ -153,8 +153,8 @@ def test_translate_reads_standard_input_and_a_checkpoint(tmp_path, monkeypatch, 
 @pytest.mark.parametrize("argv, message", [
     (["translate", "Ein Hund."], "translate needs a model: pass --checkpoint PATH"),
     (["evaluate"], "evaluate needs a model: pass CHECKPOINT"),
-    (["translate", "--pretrained", "transformer", "Ein Hund."],
-     "--pretrained transformer: no such model; choose one of: attention, classic"),
+    (["translate", "--pretrained", "mamba", "Ein Hund."],
+     "--pretrained mamba: no such model; choose one of: attention, classic, transformer"),
     (["evaluate", "--pretrained", "big"], "choose one of: attention, classic"),
 ])
 def test_a_missing_or_unknown_model_names_the_choices(argv, message):

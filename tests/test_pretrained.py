@@ -16,7 +16,7 @@ from seq2seq_lib.pretrained import (FILES, FOLDER, MANIFEST, WEIGHTS, Pretrained
                                     showcase_translator)
 from seq2seq_lib.translator import Translator
 
-SHIPPED = ("attention", "classic")
+SHIPPED = ("attention", "classic", "transformer")
 WEIGHT_BUDGET = 40_000_000  # bytes: every shipped weight file together
 TINY = ModelConfig(emb_dim=16, hidden_dim=24, n_layers=1, dropout=0.0)
 
@@ -114,8 +114,8 @@ def test_an_unknown_name_lists_the_available_ones(exported):
     _, folder = exported
     with pytest.raises(PretrainedError, match="No pretrained model named 'big'; available: 'tiny'"):
         load_pretrained("big", folder=folder)
-    with pytest.raises(PretrainedError, match="available: 'attention', 'classic'"):
-        Translator.from_pretrained("transformer")
+    with pytest.raises(PretrainedError, match="available: 'attention', 'classic', 'transformer'"):
+        Translator.from_pretrained("mamba")
 
 
 def test_a_damaged_manifest_names_the_fix(exported):
@@ -178,4 +178,16 @@ def test_evaluating_a_shipped_model_reproduces_docs_results(name, multi30k_dir):
     assert documented["token BLEU greedy"] == f"{results['bleu_tokens']:.2f}"
     assert documented["sacreBLEU greedy"] == f"{results['bleu_sacrebleu']:.2f}"
     assert documented["chrF greedy"] == f"{results['chrf']:.2f}"
-    assert float(documented["token BLEU greedy"]) >= {"attention": 28.0, "classic": 15.0}[name]
+    assert float(documented["token BLEU greedy"]) >= {"attention": 28.0, "classic": 15.0, "transformer": 38.0}[name]
+
+
+@pytest.mark.multi30k
+def test_the_shipped_transformer_gains_from_beam_search(multi30k_dir):
+    from seq2seq_lib.data import load_multi30k
+    from seq2seq_lib.metrics import evaluate_bleu
+
+    translator = Translator.from_pretrained("transformer")
+    pairs = load_multi30k("test", root=multi30k_dir)
+    greedy, beam = (evaluate_bleu(translator, pairs, beam_size=k).token_bleu for k in (1, 5))
+    assert documented_scores()["transformer"]["token BLEU beam 5"] == f"{beam:.2f}"
+    assert beam > greedy >= 38.0

@@ -4,7 +4,8 @@
     python tools/train_pretrained.py --only attention --skip-training             # re-export a finished run
 
 For each recipe below this runs `python -m seq2seq_lib train --profile full ... --out
-runs/pretrained/NAME`, exports NAME/best.pt into seq2seq_lib/pretrained/NAME/ (fp16 safetensors,
+runs/pretrained/NAME`, exports NAME/best.pt (or, for a recipe with "average_last": N, the average
+of the weights of its last N epochs, `seq2seq_lib.averaging`) into seq2seq_lib/pretrained/NAME/ (fp16 safetensors,
 JSON config and vocabularies, hashes in manifest.json; export on the machine that trained, since
 the precision it records is the one `auto` picks there), then evaluates the exported files on
 test_2016_flickr (greedy and beam 5) into runs/pretrained/NAME/test_beamK.json and prints the
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RUNS = ROOT / "runs" / "pretrained"
-RECIPES = {  # both read the same vocabularies: words seen at least 3 times in the training set
+RECIPES = {  # the RNNs read the same vocabularies: words seen at least 3 times in the training set
     "attention": {
         "description": "Bahdanau attention, 1-layer bidirectional GRU encoder, emb 128, hidden 192",
         "args": ["--model", "attention", "--rnn", "gru", "--layers", "1", "--emb-dim", "128", "--hidden-dim",
@@ -36,6 +37,14 @@ RECIPES = {  # both read the same vocabularies: words seen at least 3 times in t
         "description": "classic 2-layer LSTM encoder-decoder reading the source reversed, emb 96, hidden 384",
         "args": ["--model", "classic", "--layers", "2", "--emb-dim", "96", "--hidden-dim", "384", "--dropout",
                  "0.5", "--min-freq", "3", "--reverse-src", "--epochs", "18", "--batch-size", "64"],
+    },
+    "transformer": {  # words seen at least twice; the warm-up schedule depends on the step, not on --epochs
+        "description": "Transformer, 3+3 pre-norm layers, d_model 256, 8 heads, feed-forward 512, tied output; "
+                       "the average of its last 5 epochs",
+        "args": ["--model", "transformer", "--emb-dim", "256", "--hidden-dim", "512", "--layers", "3", "--heads",
+                 "8", "--dropout", "0.1", "--label-smoothing", "0.1", "--warmup", "1000", "--lr", "1e-3",
+                 "--epochs", "30", "--keep-epochs"],
+        "average_last": 5,
     },
 }
 
@@ -79,7 +88,15 @@ def export(name: str) -> None:
                 "epochs_run": len(history["val_loss"]), "hardware": hardware(),
                 "precision": resolve_precision(settings["precision"], get_device(verbose=False)),
                 "torch": __import__("torch").__version__, "date": datetime.date.today().isoformat()}
-    hashes = export_pretrained(RUNS / name / "best.pt", name, RECIPES[name]["description"], training)
+    source = RUNS / name / "best.pt"
+    if RECIPES[name].get("average_last"):
+        from seq2seq_lib.averaging import epoch_name, save_average
+
+        last = len(history["val_loss"])
+        epochs = range(last - RECIPES[name]["average_last"] + 1, last + 1)
+        source = save_average([RUNS / name / epoch_name(e) for e in epochs], RUNS / name / "average.pt")
+        training["averaged_epochs"] = list(epochs)
+    hashes = export_pretrained(source, name, RECIPES[name]["description"], training)
     print(f"{name}: exported", ", ".join(f"{file} {digest[:12]}" for file, digest in hashes.items()))
 
 
@@ -98,7 +115,7 @@ def table_row(name: str, results: dict[int, dict]) -> str:
     from seq2seq_lib.pretrained import FOLDER, WEIGHTS, load_pretrained
 
     state = load_pretrained(name)["model_state"]
-    parameters = sum(t.numel() for t in state.values())
+    parameters = sum({t.data_ptr(): t.numel() for t in state.values()}.values())  # a tied matrix counts once
     greedy, beam = results[1], results[5]
     size = (FOLDER / name / WEIGHTS).stat().st_size / 1e6
     return (f"| {name} | {size:.1f} MB | {parameters / 1e6:.2f}M | {greedy['epochs_trained']} | "
