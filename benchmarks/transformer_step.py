@@ -45,7 +45,12 @@ def check_same_loss(model: nn.Module, batches: list) -> None:
             grads.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters()])))
         (textbook, g_textbook), (fast, g_fast) = grads
         assert abs(textbook - fast) <= 1e-5 * abs(textbook), f"loss {textbook} != {fast}"
-        torch.testing.assert_close(g_fast, g_textbook, rtol=1e-3, atol=1e-6)
+        # fp32 sums in other orders (fused attention, chunked fused loss) through six layers and a 5,893-way
+        # softmax differ by up to 1.6e-4 of the largest gradient entry at these sizes; run in float64 the two
+        # agree to 6e-8 of it (the fused loss keeps fp32 accumulators), so the gap is rounding, not maths
+        scale = float(g_textbook.abs().max())
+        torch.testing.assert_close(g_fast, g_textbook, rtol=1e-3, atol=5e-4 * scale)
+        print(f"  largest gradient entry {scale:.3g}, largest difference {float((g_fast - g_textbook).abs().max()):.3g}")
     print("check: textbook and engine losses and gradients agree in fp32")
 
 
