@@ -261,3 +261,16 @@ def test_mistakes_name_the_fix(joint):
         unk_rate(src, ["Ein Hund."], per="word")
     with pytest.raises(TypeError, match="list of pieces"):
         SubwordField.detokenize("▁ein")
+
+
+@pytest.mark.parametrize("model", ["classic", "cho", "attention", "transformer"])
+def test_every_model_family_trains_and_translates_on_subwords(model, tmp_path):
+    from seq2seq_lib.__main__ import main
+
+    out = tmp_path / model
+    sizes = ["--emb-dim", "16", "--hidden-dim", "32", "--layers", "1"] + (["--heads", "2"] if model == "transformer" else [])
+    assert main(["train", "--sample", "--profile", "ci", "--epochs", "1", "--out", str(out), "--precision", "fp32",
+                 "--model", model, "--subwords", "300", *sizes]) == 0
+    translator = Translator.from_checkpoint(out / "best.pt")
+    assert isinstance(translator.src_field, SubwordField)
+    assert isinstance(translator.translate("Ein Hund läuft im Park.", beam_size=2), str)
