@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -145,41 +146,52 @@ def _wait_for_widget(page, timeout_ms: int = 300_000):
     return text_box
 
 
-def test_translate_widget_in_jupyterlab(jupyter_lab):
-    _require((ROOT / NOTEBOOK).is_file(), f"{NOTEBOOK} does not exist yet")
+@contextmanager
+def notebook_page(jupyter_lab, notebook: str, failure_shot: str):
+    """A Chromium page with `notebook` open in JupyterLab and all its cells started; yields (page, playwright).
+
+    Skips (or, with SEQ2SEQ_REQUIRE_BROWSER=1, fails) without the notebook, Chromium or Playwright;
+    on an error it saves a screenshot to ARTIFACTS / failure_shot; the browser is closed after.
+    """
+    _require((ROOT / notebook).is_file(), f"{notebook} does not exist yet")
     chromium = _chromium()
     _require(chromium is not None, "Chromium is not installed (make browser-deps installs Debian's chromium)")
     playwright = pytest.importorskip("playwright.sync_api") if os.environ.get(
         "SEQ2SEQ_REQUIRE_BROWSER") != "1" else __import__("playwright.sync_api").sync_api
     base, token = jupyter_lab
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    saved = (ROOT / NOTEBOOK).stat().st_mtime_ns
     with playwright.sync_playwright() as driver:
         # Playwright gives the browser a fresh temporary profile (it refuses --user-data-dir here)
         browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}", timeout=120_000)
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}", timeout=120_000)
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            _run_all_cells(page, playwright.TimeoutError)
-            text_box = _wait_for_widget(page)
-            text_box.scroll_into_view_if_needed()
-            text_box.fill(SENTENCE)
-            page.locator(".seq2seq-translate-button button, button.seq2seq-translate-button").first.click()
-            output = page.locator(".seq2seq-translation")
-            page.wait_for_function(
-                "() => { const el = document.querySelector('.seq2seq-translation');"
-                " return el && /[a-z]/.test(el.innerText) && !el.innerText.includes('Translating'); }",
-                timeout=120_000)
-            translation = output.first.inner_text()
-            output.first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "08_translate_widget.png"), full_page=False)
+            _run_all_cells(page, playwright.TimeoutError, notebook=notebook)
+            yield page, playwright
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "08_failure.png"), full_page=False)  # what the page showed
+            page.screenshot(path=str(ARTIFACTS / failure_shot), full_page=False)  # what the page showed
             raise
         finally:
             browser.close()
+
+
+def test_translate_widget_in_jupyterlab(jupyter_lab):
+    saved = (ROOT / NOTEBOOK).stat().st_mtime_ns
+    with notebook_page(jupyter_lab, NOTEBOOK, "08_failure.png") as (page, _):
+        text_box = _wait_for_widget(page)
+        text_box.scroll_into_view_if_needed()
+        text_box.fill(SENTENCE)
+        page.locator(".seq2seq-translate-button button, button.seq2seq-translate-button").first.click()
+        output = page.locator(".seq2seq-translation")
+        page.wait_for_function(
+            "() => { const el = document.querySelector('.seq2seq-translation');"
+            " return el && /[a-z]/.test(el.innerText) && !el.innerText.includes('Translating'); }",
+            timeout=120_000)
+        translation = output.first.inner_text()
+        output.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "08_translate_widget.png"), full_page=False)
     assert re.search(r"[a-z]{2,}", translation), f"no English words in the widget's output: {translation!r}"
     assert SENTENCE not in translation, "the widget echoed the German input instead of translating it"
     assert (ROOT / NOTEBOOK).stat().st_mtime_ns == saved, "JupyterLab wrote the notebook back to disk"
@@ -193,51 +205,32 @@ ALL_CELLS_DONE = """() => ![...document.querySelectorAll('.jp-InputPrompt')].som
 
 def test_head_explorer_in_jupyterlab(jupyter_lab):
     """Notebook 11's attention-head explorer: another head, then the encoder's self-attention, redraws the heatmap."""
-    _require((ROOT / HEAD_NOTEBOOK).is_file(), f"{HEAD_NOTEBOOK} does not exist yet")
-    chromium = _chromium()
-    _require(chromium is not None, "Chromium is not installed (make browser-deps installs Debian's chromium)")
-    playwright = pytest.importorskip("playwright.sync_api") if os.environ.get(
-        "SEQ2SEQ_REQUIRE_BROWSER") != "1" else __import__("playwright.sync_api").sync_api
-    base, token = jupyter_lab
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     saved = (ROOT / HEAD_NOTEBOOK).stat().st_mtime_ns
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(f"{base}/lab/tree/{HEAD_NOTEBOOK}?token={token}", timeout=120_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            _run_all_cells(page, playwright.TimeoutError, notebook=HEAD_NOTEBOOK)
-            page.wait_for_function(ALL_CELLS_DONE, timeout=300_000)  # a cell that raises clears the queue too
-            if page.locator(HEAD_MENU).count() == 0 or page.locator(HEAD_FIGURE).count() == 0:
-                errors = page.evaluate(READ_ERRORS)
-                raise AssertionError(f"{HEAD_NOTEBOOK} finished without the head explorer; its error output:\n"
-                                     + ("\n".join(errors)[-3000:] or "(none shown)"))
-            menu = page.locator(HEAD_MENU).first
-            menu.scroll_into_view_if_needed()
-            first_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
-            first_text = page.locator(HEAD_TEXT).first.inner_text()
-            menu.select_option(label="head 3")
-            changed = ("(old) => { const img = document.querySelector('%s'); return img && img.src !== old; }"
-                       % HEAD_FIGURE)
-            page.wait_for_function(changed, arg=first_image, timeout=60_000)
-            page.wait_for_function("() => document.querySelector('%s').innerText.includes('head 3 of')" % HEAD_TEXT,
-                                   timeout=60_000)
-            head_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
-            head_text = page.locator(HEAD_TEXT).first.inner_text()
-            page.locator(KIND_MENU).first.select_option(label="encoder self-attention")
-            page.wait_for_function(changed, arg=head_image, timeout=60_000)
-            page.wait_for_function("() => document.querySelector('%s').innerText.includes('encoder self-attention')"
-                                   % HEAD_TEXT, timeout=60_000)
-            encoder_text = page.locator(HEAD_TEXT).first.inner_text()
-            page.locator(HEAD_FIGURE).first.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "11_head_explorer.png"), full_page=False)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "11_failure.png"), full_page=False)
-            raise
-        finally:
-            browser.close()
+    with notebook_page(jupyter_lab, HEAD_NOTEBOOK, "11_failure.png") as (page, _):
+        page.wait_for_function(ALL_CELLS_DONE, timeout=300_000)  # a cell that raises clears the queue too
+        if page.locator(HEAD_MENU).count() == 0 or page.locator(HEAD_FIGURE).count() == 0:
+            errors = page.evaluate(READ_ERRORS)
+            raise AssertionError(f"{HEAD_NOTEBOOK} finished without the head explorer; its error output:\n"
+                                 + ("\n".join(errors)[-3000:] or "(none shown)"))
+        menu = page.locator(HEAD_MENU).first
+        menu.scroll_into_view_if_needed()
+        first_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
+        first_text = page.locator(HEAD_TEXT).first.inner_text()
+        menu.select_option(label="head 3")
+        changed = ("(old) => { const img = document.querySelector('%s'); return img && img.src !== old; }"
+                   % HEAD_FIGURE)
+        page.wait_for_function(changed, arg=first_image, timeout=60_000)
+        page.wait_for_function("() => document.querySelector('%s').innerText.includes('head 3 of')" % HEAD_TEXT,
+                               timeout=60_000)
+        head_image = page.locator(HEAD_FIGURE).first.get_attribute("src")
+        head_text = page.locator(HEAD_TEXT).first.inner_text()
+        page.locator(KIND_MENU).first.select_option(label="encoder self-attention")
+        page.wait_for_function(changed, arg=head_image, timeout=60_000)
+        page.wait_for_function("() => document.querySelector('%s').innerText.includes('encoder self-attention')"
+                               % HEAD_TEXT, timeout=60_000)
+        encoder_text = page.locator(HEAD_TEXT).first.inner_text()
+        page.locator(HEAD_FIGURE).first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "11_head_explorer.png"), full_page=False)
     assert "decoder cross-attention, layer 1 of" in first_text and "head 1 of" in first_text
     assert "head 3 of" in head_text and head_text != first_text
     assert "encoder self-attention" in encoder_text and "head 3 of" in encoder_text
