@@ -4,21 +4,10 @@
         --beams 1 5 --baseline classic --out /tmp/scores       # writes /tmp/scores/scores.md and scores.json
     python tools/score_models.py classic attention --update-docs docs/results.md   # rewrites its marked section
 
-Each model is [LABEL=]SOURCE: a shipped model (`attention`, `classic`, or `pretrained:NAME`) or a
-checkpoint file. The protocol, the same for every model and the one `python -m seq2seq_lib
-evaluate` follows: translate the test sentences with the model's Translator (greedy, and beam
-search for each beam size asked), then score
-- token BLEU, the series' corpus BLEU on lowercased words (`metrics.token_bleu` of
-  `metrics.bleu_token_lists`): a word model's own output words, and for a subword model its
-  detokenized text cut into words by the word tokenizer, against the references cut alike;
-- sacreBLEU and chrF on the detokenized text (signatures in the JSON and below the table);
-- teacher-forced perplexity per target token of the model's own vocabulary (per word or per
-  subword piece: comparable only between models with the same vocabulary).
-Every score comes with a percentile-bootstrap 95% interval over test sentences, and each model
-is compared with the baseline (or every other model) decoded the same way by a paired bootstrap
-(Koehn, 2004): p is the share of resampled test sets in which the model does not beat the other.
-`seq2seq_lib.scoring` holds the protocol (notebooks call it directly) and
-`seq2seq_lib.significance` the method.
+Each model is [LABEL=]SOURCE: a shipped model (`attention`, `classic`, `transformer`, or
+`pretrained:NAME`) or a checkpoint file. `seq2seq_lib.scoring` holds the protocol (the one
+`python -m seq2seq_lib evaluate` follows; notebooks call it directly) and `seq2seq_lib.significance`
+the bootstrap intervals and paired tests; this is their command line.
 """
 from __future__ import annotations
 
