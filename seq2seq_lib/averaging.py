@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, tied_entries
 
 SAME = ("model_config", "data_config", "src_vocab", "trg_vocab")  # what every averaged checkpoint must share
 
@@ -54,23 +54,13 @@ def average_checkpoints(paths: list[str | os.PathLike]) -> dict:
             state[key] = (total / len(checkpoints)).to(tensor.dtype)
         else:  # counters and the like: the last checkpoint's
             state[key] = checkpoints[-1]["model_state"][key]
-    _tie_again(first["model_state"], state)
+    for key, source in tied_entries(first["model_state"]).items():  # tied entries share the averaged tensor too
+        state[key] = state[source]
     last = checkpoints[-1]
     epochs = [int(c.get("epoch", 0)) for c in checkpoints]
     return {**last, "model_state": state, "optimizer_state": None, "scaler_state": None, "rng_state": None,
             "extra": {**(last.get("extra") or {}), "averaged": epochs,
                       "averaged_files": [Path(p).name for p in paths]}}
-
-
-def _tie_again(original: dict, averaged: dict) -> None:
-    """Entries that shared one tensor (a tied matrix) share the averaged one too."""
-    first_name = {}
-    for key, tensor in original.items():
-        where = (tensor.data_ptr(), tensor.shape, tensor.stride())
-        if where in first_name:
-            averaged[key] = averaged[first_name[where]]
-        else:
-            first_name[where] = key
 
 
 def save_average(paths: list[str | os.PathLike], out: str | os.PathLike) -> Path:

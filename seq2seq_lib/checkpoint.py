@@ -133,6 +133,24 @@ def _check_vocab_sizes(model: nn.Module, src_vocab: Any, trg_vocab: Any) -> None
                 "(build_model(config, len(src_vocab), len(trg_vocab))).")
 
 
+def tied_entries(state: dict) -> dict[str, str]:
+    """{name: earlier name} for every state-dict entry that shares its tensor with an earlier one (weight tying).
+
+    >>> shared = torch.zeros(2)
+    >>> tied_entries({"a": shared, "b": torch.zeros(2), "c": shared})
+    {'c': 'a'}
+    """
+    first: dict[tuple, str] = {}
+    tied = {}
+    for key, tensor in state.items():
+        where = (tensor.data_ptr(), tensor.shape, tensor.stride())
+        if where in first:
+            tied[key] = first[where]
+        else:
+            first[where] = key
+    return tied
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a checkpoint written by `save_checkpoint`; clear errors for missing/corrupt/foreign files."""
     path = Path(path)
@@ -218,4 +236,4 @@ def vocabs_from_checkpoint(checkpoint: dict) -> tuple[Any, Any]:
 
 
 __all__ = ["FORMAT", "CheckpointError", "ModelSpec", "rng_state", "set_rng_state", "save_checkpoint",
-           "load_checkpoint", "check_compatible", "model_from_checkpoint", "vocabs_from_checkpoint"]
+           "tied_entries", "load_checkpoint", "check_compatible", "model_from_checkpoint", "vocabs_from_checkpoint"]

@@ -112,10 +112,12 @@ def evaluate(name: str) -> dict[int, dict]:
 
 
 def table_row(name: str, results: dict[int, dict]) -> str:
+    from seq2seq_lib.checkpoint import tied_entries
     from seq2seq_lib.pretrained import FOLDER, WEIGHTS, load_pretrained
 
     state = load_pretrained(name)["model_state"]
-    parameters = sum({t.data_ptr(): t.numel() for t in state.values()}.values())  # a tied matrix counts once
+    tied = tied_entries(state)
+    parameters = sum(t.numel() for key, t in state.items() if key not in tied)  # a tied matrix counts once
     greedy, beam = results[1], results[5]
     size = (FOLDER / name / WEIGHTS).stat().st_size / 1e6
     return (f"| {name} | {size:.1f} MB | {parameters / 1e6:.2f}M | {greedy['epochs_trained']} | "

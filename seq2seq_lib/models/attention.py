@@ -18,7 +18,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .layers import check_cell_state, join_state, make_rnn, run_encoder_rnn, split_state
+from .layers import check_cell_state, check_src_mask, join_state, make_rnn, run_encoder_rnn, split_state
 
 
 def masked_softmax(scores: Tensor, mask: Tensor, dim: int = 0) -> Tensor:
@@ -109,12 +109,7 @@ class AttentionDecoder(nn.Module):
     def init_state(self, enc_outputs: Tensor, hidden: Tensor, cell: Tensor | None,
                    src_mask: Tensor) -> AttentionState:
         """Keep the encoder outputs, their keys W_h h_j and the mask (S, B) for every step."""
-        if src_mask.shape != enc_outputs.shape[:2]:
-            raise ValueError(f"src_mask {tuple(src_mask.shape)} must be (S, B) = "
-                             f"{tuple(enc_outputs.shape[:2])}; pass (src != pad_idx).")
-        if not bool(src_mask.any(0).all()):
-            raise ValueError("A source sentence is all padding; every column of src needs at "
-                             "least one real token (numericalize adds <sos> and <eos>).")
+        check_src_mask(enc_outputs, src_mask)
         check_cell_state(self.rnn_type, cell)
         return AttentionState(hidden, cell, enc_outputs, self.attention.keys(enc_outputs), src_mask)
 

@@ -56,5 +56,16 @@ def init_uniform(model: nn.Module) -> nn.Module:
     return model
 
 
+
+def check_src_mask(enc_outputs: Tensor, src_mask: Tensor) -> None:
+    """A decoder's source mask must be (S, B) like the encoder outputs, with a real token in every column."""
+    if src_mask.shape != enc_outputs.shape[:2]:
+        raise ValueError(f"src_mask {tuple(src_mask.shape)} must be (S, B) = {tuple(enc_outputs.shape[:2])}; "
+                         "pass (src != pad_idx).")
+    if not bool(src_mask.any(0).all()):
+        raise ValueError("A source sentence is all padding; every column of src needs at least one real "
+                         "token (numericalize adds <sos> and <eos>).")
+
+
 __all__ = ["INIT_RANGE", "RNN_CLASSES", "make_rnn", "run_encoder_rnn", "split_state", "join_state",
-           "check_cell_state", "init_uniform"]
+           "check_cell_state", "init_uniform", "check_src_mask"]

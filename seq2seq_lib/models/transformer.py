@@ -29,6 +29,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
+from .layers import check_src_mask
 from .seq2seq import Seq2Seq, check_batch
 
 
@@ -255,12 +256,7 @@ class TransformerDecoder(nn.Module):
 
     def init_state(self, enc_outputs: Tensor, hidden: None, cell: None, src_mask: Tensor) -> TransformerState:
         """The decoder protocol's start: the memory (S, B, D), the source mask (S, B), no tokens yet."""
-        if src_mask.shape != enc_outputs.shape[:2]:
-            raise ValueError(f"src_mask {tuple(src_mask.shape)} must be (S, B) = {tuple(enc_outputs.shape[:2])}; "
-                             "pass (src != pad_idx).")
-        if not bool(src_mask.any(0).all()):
-            raise ValueError("A source sentence is all padding; every column of src needs at least one real "
-                             "token (numericalize adds <sos> and <eos>).")
+        check_src_mask(enc_outputs, src_mask)
         empty = torch.zeros(0, enc_outputs.shape[1], dtype=torch.long, device=enc_outputs.device)
         return TransformerState(enc_outputs, src_mask, empty)
 

@@ -145,20 +145,18 @@ def export_pretrained(checkpoint_path: str | os.PathLike, name: str, description
     """
     from safetensors.torch import save as save_safetensors
 
-    from ..checkpoint import load_checkpoint, model_from_checkpoint
+    from ..checkpoint import load_checkpoint, model_from_checkpoint, tied_entries
     from ..files import write_atomically, write_json
 
     if not isinstance(name, str) or not name.isidentifier():
         raise ValueError(f"name must be a short identifier such as 'attention', got {name!r}.")
     checkpoint = load_checkpoint(checkpoint_path)
     model_from_checkpoint(checkpoint)  # the weights fit the configs and vocabularies before anything is written
-    weights, tied, first = {}, {}, {}
+    tied = tied_entries(checkpoint["model_state"])  # a tied matrix (the Transformer's output layer): stored once
+    weights = {}
     for key, tensor in checkpoint["model_state"].items():
-        where = (tensor.data_ptr(), tensor.shape, tensor.stride())
-        if where in first:  # a tied matrix (the Transformer's embedding and output layer): stored once
-            tied[key] = first[where]
+        if key in tied:
             continue
-        first[where] = key
         half = tensor.detach().to("cpu", torch.float16).contiguous()
         if not torch.isfinite(half).all():
             raise ValueError(f"{key} holds values beyond fp16's range (65504); it cannot ship in fp16.")
