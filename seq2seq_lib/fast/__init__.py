@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from ..models.layers import join_state, split_state
 from ..models.seq2seq import check_batch, check_criterion, teacher_forcing_coins
 from ..utils import autocast_state
+from . import gemm
 from .cells import run_rnn
 from .dropout import fast_dropout
 from .fused_loss import linear_cross_entropy
@@ -96,7 +97,8 @@ def teacher_forced_features(model: nn.Module, trg: Tensor, coins: list[bool], st
         blocks.append(features)
         if end < n_steps:  # the next input is the model's own guess
             with torch.no_grad():
-                first = model.decoder.fc_out(features[-1]).argmax(-1).unsqueeze(0)  # (1, B)
+                fc = model.decoder.fc_out
+                first = gemm.linear(features[-1], fc.weight, fc.bias).argmax(-1).unsqueeze(0)  # (1, B)
         start = end
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks)
 

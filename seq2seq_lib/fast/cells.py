@@ -4,7 +4,8 @@ A call to nn.LSTM carries a fixed cost on top of its per-step work: oneDNN on a 
 out the weights for every call, cuDNN sets up descriptors and workspaces. When a decoder feeds
 its own prediction back, the runs are one step long and that fixed cost is most of the time.
 `torch.lstm_cell` / `torch.gru_cell` do the same arithmetic with no set-up (on CUDA: two matrix
-products and one fused kernel per layer), so runs up to a few steps go through them instead.
+products and one fused kernel per layer), so runs up to a few steps go through them instead. On
+an x86 CPU in fp32 the cells below do that arithmetic with oneDNN's matrix products (`gemm`).
 """
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ import torch
 from torch import Tensor, nn
 
 from ..utils import autocast_state
+from . import gemm
 from .dropout import dropout
-
-_CELLS = {"LSTM": torch.lstm_cell, "GRU": torch.gru_cell}
 # Longest run computed step by step, per device type (any other: 1). A module call carries a
 # fixed set-up cost that a cell step does not: lone steps always skip it, and on the 2-core CPU
-# runs of up to 3 steps also train the classic model about 3% faster than through the module.
+# runs of up to 3 steps also train the classic model faster than through the module.
 # `benchmarks/train_step.py --cell-steps N` measures the training step with another limit.
 CELL_STEPS_MAX = {"cpu": 3}
 
@@ -28,6 +28,29 @@ def supports_cell_step(rnn: nn.Module) -> bool:
     """True for a plain time-major, one-direction nn.LSTM or nn.GRU that `rnn_step` can run."""
     return (type(rnn) in (nn.LSTM, nn.GRU) and not rnn.batch_first and not rnn.bidirectional
             and getattr(rnn, "proj_size", 0) == 0)
+
+
+def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
+              b_ih: Tensor | None, b_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+    """torch.lstm_cell: x (B, In), (h, c) (B, H) each -> new (h, c), its matrix products through `gemm`."""
+    h, c = state
+    if not gemm.usable(x, h, w_ih):
+        return torch.lstm_cell(x, state, w_ih, w_hh, b_ih, b_hh)
+    gates = gemm.linear(x, w_ih, b_ih) + gemm.linear(h, w_hh, b_hh)  # (B, 4H): input, forget, cell, output
+    i, f, g, o = gates.chunk(4, 1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def gru_cell(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | None, b_hh: Tensor | None) -> Tensor:
+    """torch.gru_cell: x (B, In), h (B, H) -> new h, its matrix products through `gemm`."""
+    if not gemm.usable(x, h, w_ih):
+        return torch.gru_cell(x, h, w_ih, w_hh, b_ih, b_hh)
+    x_r, x_z, x_n = gemm.linear(x, w_ih, b_ih).chunk(3, 1)  # (B, H) each: reset, update, new
+    h_r, h_z, h_n = gemm.linear(h, w_hh, b_hh).chunk(3, 1)
+    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+    n = torch.tanh(x_n + r * h_n)
+    return n + z * (h - n)  # (1 - z) * n + z * h
 
 
 def rnn_step(rnn: nn.RNNBase, x: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -46,17 +69,17 @@ def rnn_step(rnn: nn.RNNBase, x: Tensor, state: Any) -> tuple[Tensor, Any]:
         raise ValueError(f"state must be a (hidden, cell) pair for an LSTM and one tensor for a GRU; "
                          f"got {type(state).__name__} for {rnn.mode}.")
     hidden, cell = state if is_lstm else (state, None)  # (L, B, H)
-    step, new_hidden, new_cell = _CELLS[rnn.mode], [], []
+    new_hidden, new_cell = [], []
     for layer in range(rnn.num_layers):
         weights = [getattr(rnn, f"{name}_l{layer}", None)  # biases are None when bias=False
                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
         if layer:
             x = dropout(x, rnn.dropout, rnn.training)  # between layers, as nn.LSTM does
         if is_lstm:
-            x, c = step(x, (hidden[layer], cell[layer]), *weights)  # (B, H) each
+            x, c = lstm_cell(x, (hidden[layer], cell[layer]), *weights)  # (B, H) each
             new_cell.append(c)
         else:
-            x = step(x, hidden[layer], *weights)  # (B, H)
+            x = gru_cell(x, hidden[layer], *weights)  # (B, H)
         new_hidden.append(x)
     new_state = torch.stack(new_hidden)  # (L, B, H)
     return x, (new_state, torch.stack(new_cell)) if is_lstm else new_state
@@ -95,4 +118,4 @@ def run_rnn(rnn: nn.RNNBase, inputs: Tensor, state: Any, cell_steps_max: int | N
     return torch.stack(outputs), state  # (k, B, H)
 
 
-__all__ = ["CELL_STEPS_MAX", "rnn_step", "run_rnn", "supports_cell_step"]
+__all__ = ["CELL_STEPS_MAX", "lstm_cell", "gru_cell", "rnn_step", "run_rnn", "supports_cell_step"]

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..utils import autocast_state
+from . import gemm
 
 
 def _compute_dtype(x: Tensor) -> torch.dtype:
@@ -36,13 +37,15 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 dtype: torch.dtype, smoothing: float) -> Tensor:
         n, chunk = x.shape[0], _chunk_rows(weight.shape[0], x.device)
         w, b, xs = weight.to(dtype), bias.to(dtype), x.to(dtype)
+        fp32_gemm = gemm.usable(xs, w, b)
         grad_x = torch.empty(x.shape, dtype=torch.float32, device=x.device)  # (N, H)
         grad_w_t = torch.zeros(weight.shape[::-1], dtype=torch.float32, device=x.device)  # (H, V)
         grad_b = torch.zeros(bias.shape, dtype=torch.float32, device=x.device)  # (V,)
         total = torch.zeros((), dtype=torch.float32, device=x.device)
         for start in range(0, n, chunk):
             rows, gold = xs[start:start + chunk], targets[start:start + chunk, None]  # (c, H), (c, 1)
-            log_probs = torch.log_softmax(torch.addmm(b, rows, w.t()), -1, dtype=torch.float32)  # (c, V)
+            logits = gemm.linear(rows, w, b) if fp32_gemm else torch.addmm(b, rows, w.t())  # (c, V)
+            log_probs = torch.log_softmax(logits, -1, dtype=torch.float32)
             total -= (1.0 - smoothing) * log_probs.gather(1, gold).sum()
             if smoothing:  # the target is (1 - s) * onehot + s / V: add s times the mean -log p
                 total -= smoothing * log_probs.mean(1).sum()
@@ -51,8 +54,8 @@ class _LinearCrossEntropy(torch.autograd.Function):
             if smoothing:
                 probs -= smoothing / probs.shape[1]
             g = probs.to(dtype)  # softmax - target distribution, unscaled so fp16 cannot underflow
-            grad_x[start:start + chunk] = g @ w
-            grad_w_t += (rows.t().contiguous() @ g).float()  # (H, V): the fast layout on CPU
+            grad_x[start:start + chunk] = gemm.matmul(g, w)
+            grad_w_t += gemm.matmul(rows.t(), g).float()  # (H, V): the fast layout on CPU
             grad_b += probs.sum(0)
         ctx.save_for_backward(grad_x.div_(n), grad_w_t.t().div_(n), grad_b.div_(n))
         return total / n
