@@ -22,6 +22,11 @@ What it does differently:
    fp32 the native kernels instead of oneDNN's, which are slower one sentence at a time.
 7. The Transformer (`transformer`): the fused attention kernel in training, a key/value cache
    in decoding.
+8. Whole RNN module calls on a CPU (`rnn_calls`): layer by layer with the engine's dropout masks
+   between them, and a packed batch of mixed lengths as one unpacked oneDNN call per length.
+9. fp32 matrix products on an x86 CPU through oneDNN rather than MKL (`gemm`), in the cells, the
+   fused loss and the guesses: the same products, about twice as fast on the AMD machine where
+   they were measured.
 
 Mixed precision lives in `seq2seq_lib.precision`, which both paths use.
 """
@@ -41,6 +46,7 @@ from . import gemm
 from .cells import run_rnn
 from .dropout import fast_dropout
 from .fused_loss import linear_cross_entropy
+from .rnn_calls import fast_rnns
 from . import transformer as transformer_engine
 
 
@@ -98,7 +104,8 @@ def teacher_forced_features(model: nn.Module, trg: Tensor, coins: list[bool], st
         if end < n_steps:  # the next input is the model's own guess
             with torch.no_grad():
                 fc = model.decoder.fc_out
-                first = gemm.linear(features[-1], fc.weight, fc.bias).argmax(-1).unsqueeze(0)  # (1, B)
+                logits = gemm.linear(features[-1], fc.weight, fc.bias).float()  # (B, V): bf16 argmax is 5x slower
+                first = logits.argmax(-1).unsqueeze(0)  # (1, B)
         start = end
     return blocks[0] if len(blocks) == 1 else torch.cat(blocks)
 
@@ -115,7 +122,7 @@ def loss(model: nn.Module, src: Tensor, trg: Tensor, teacher_forcing_ratio: floa
         features = transformer_engine.features(model, src, trg[:-1])  # (T-1, B, D)
     else:
         coins = teacher_forcing_coins(trg.shape[0] - 1, teacher_forcing_ratio)  # drawn where the textbook draws
-        with fast_dropout(model):
+        with fast_dropout(model), fast_rnns(model):
             state = model.encode(src, src_lengths)
             features = teacher_forced_features(model, trg, coins, state)  # (T-1, B, F)
     gold = trg[1:]  # (T-1, B)

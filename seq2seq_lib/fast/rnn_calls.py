@@ -1,0 +1,111 @@
+"""Whole nn.LSTM / nn.GRU calls on a CPU, made by the engine: layer by layer, and one length at a time.
+
+Two costs of a module call that its arithmetic does not need:
+- Between layers the module draws its dropout mask with `bernoulli_`, one element at a time
+  (`dropout` explains); calling the layers one by one lets the engine's mask go between them.
+- A packed batch of mixed lengths leaves oneDNN's LSTM, which takes only unpacked input, for
+  PyTorch's step-by-step packed path: an encoder forward and backward of a batch of 128 of the
+  classic model took about three times as long packed as unpacked on the 2-core development CPU.
+  Bucketed batches hold few distinct lengths, so the engine runs each length as one unpacked
+  call and puts the results back in place: each sentence still stops at its own last token.
+
+`rnn_forward(rnn, input, hx)` returns what `rnn(input, hx)` returns; `fast_rnns(model)` makes
+every supported RNN of the model call it, as `fast_dropout` does for dropout.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .dropout import dropout
+
+_RUN_LAYER = {nn.LSTM: torch._VF.lstm, nn.GRU: torch._VF.gru}
+
+
+def supports_rnn_calls(rnn: nn.Module) -> bool:
+    """True for a time-major nn.LSTM / nn.GRU without projections: what `rnn_forward` runs."""
+    return type(rnn) in _RUN_LAYER and not rnn.batch_first and getattr(rnn, "proj_size", 0) == 0
+
+
+def _initial_state(rnn: nn.RNNBase, x: Tensor) -> Any:
+    """Zeros (L * D, B, H), a pair of them for an LSTM: what the module starts from without hx."""
+    zeros = x.new_zeros(rnn.num_layers * (2 if rnn.bidirectional else 1), x.shape[1], rnn.hidden_size)
+    return (zeros, zeros) if type(rnn) is nn.LSTM else zeros
+
+
+def _layer_by_layer(rnn: nn.RNNBase, x: Tensor, hx: Any) -> tuple[Tensor, Any]:
+    """x (S, B, In) unpacked -> output (S, B, D*H), final state: one call per layer, the engine's dropout between."""
+    is_lstm = type(rnn) is nn.LSTM
+    hx = _initial_state(rnn, x) if hx is None else hx
+    directions = 2 if rnn.bidirectional else 1
+    per_layer = len(rnn._flat_weights) // rnn.num_layers  # w_ih, w_hh (, b_ih, b_hh) per direction
+    hidden, cell = [], []
+    for layer in range(rnn.num_layers):
+        if layer:
+            x = dropout(x, rnn.dropout, rnn.training)  # where the module would draw its own mask
+        rows = slice(layer * directions, (layer + 1) * directions)
+        weights = rnn._flat_weights[layer * per_layer:(layer + 1) * per_layer]
+        state = (hx[0][rows], hx[1][rows]) if is_lstm else hx[rows]
+        x, *new_state = _RUN_LAYER[type(rnn)](x, state, weights, rnn.bias, 1, 0.0, rnn.training,
+                                               rnn.bidirectional, False)
+        hidden.append(new_state[0])
+        if is_lstm:
+            cell.append(new_state[1])
+    hidden = torch.cat(hidden)  # (L * D, B, H)
+    return x, (hidden, torch.cat(cell)) if is_lstm else hidden
+
+
+def _by_length(rnn: nn.RNNBase, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
+    """A packed batch as one unpacked call per distinct length, reassembled in the batch's order."""
+    padded, lengths = pad_packed_sequence(packed)  # (S, B, In), (B,) in the caller's order
+    is_lstm = type(rnn) is nn.LSTM
+    hx = _initial_state(rnn, padded) if hx is None else hx
+    outputs, hidden, cell, order = [], [], [], []
+    for length in lengths.unique().tolist():
+        rows = (lengths == length).nonzero().squeeze(1)  # the sentences of this length
+        state = (hx[0][:, rows], hx[1][:, rows]) if is_lstm else hx[:, rows]
+        output, state = _layer_by_layer(rnn, padded[:length, rows], state)  # (length, n, D*H)
+        outputs.append(nn.functional.pad(output, (0, 0, 0, 0, 0, padded.shape[0] - length)))  # zeros after
+        hidden.append(state[0] if is_lstm else state)
+        if is_lstm:
+            cell.append(state[1])
+        order.append(rows)
+    back = torch.cat(order).argsort()  # column j of the concatenation -> its place in the batch
+    output = torch.cat(outputs, dim=1)[:, back]  # (S, B, D*H)
+    hidden = torch.cat(hidden, dim=1)[:, back]
+    state = (hidden, torch.cat(cell, dim=1)[:, back]) if is_lstm else hidden
+    return pack_padded_sequence(output, lengths, enforce_sorted=False), state
+
+
+def rnn_forward(rnn: nn.RNNBase, input: Tensor | PackedSequence, hx: Any = None) -> tuple[Any, Any]:
+    """`rnn(input, hx)` as the engine computes it on a CPU; elsewhere (or for RNNs it cannot run) the module's own call."""
+    device = (input.data if isinstance(input, PackedSequence) else input).device
+    if device.type != "cpu" or not supports_rnn_calls(rnn):
+        return type(rnn).forward(rnn, input, hx)
+    if isinstance(input, PackedSequence):
+        return _by_length(rnn, input, hx)
+    if input.dim() != 3:  # unbatched input: the module's own checks and messages
+        return type(rnn).forward(rnn, input, hx)
+    return _layer_by_layer(rnn, input, hx)
+
+
+@contextmanager
+def fast_rnns(model: nn.Module) -> Iterator[None]:
+    """Inside this block every nn.LSTM / nn.GRU of `model` that `rnn_forward` can run is called through it."""
+    swapped = [module for module in model.modules() if supports_rnn_calls(module)]
+    for module in swapped:
+        module.forward = functools.partial(rnn_forward, module)  # an instance attribute wins
+    try:
+        yield
+    finally:
+        for module in swapped:
+            del module.forward
+
+
+__all__ = ["supports_rnn_calls", "rnn_forward", "fast_rnns"]
