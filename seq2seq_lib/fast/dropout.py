@@ -8,13 +8,13 @@ element when a uniform draw in [0, 1) is >= p keeps it with probability 1 - p, e
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .swap import forwards_swapped
 
 
 def dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
@@ -43,17 +43,10 @@ def _module_dropout(module: nn.Dropout, x: Tensor) -> Tensor:
     return dropout(x, module.p, module.training)
 
 
-@contextmanager
-def fast_dropout(model: nn.Module) -> Iterator[None]:
+def fast_dropout(model: nn.Module) -> AbstractContextManager[None]:
     """Inside this block every nn.Dropout in `model` draws its mask with `dropout` above."""
-    swapped = [module for module in model.modules() if type(module) is nn.Dropout and not module.inplace]
-    for module in swapped:
-        module.forward = functools.partial(_module_dropout, module)  # an instance attribute wins
-    try:
-        yield
-    finally:
-        for module in swapped:
-            del module.forward
+    modules = [module for module in model.modules() if type(module) is nn.Dropout and not module.inplace]
+    return forwards_swapped(modules, _module_dropout)
 
 
 __all__ = ["dropout", "fast_dropout"]

@@ -14,9 +14,7 @@ every supported RNN of the model call it, as `fast_dropout` does for dropout.
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import torch
@@ -24,6 +22,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from .dropout import dropout
+from .swap import forwards_swapped
 
 _RUN_LAYER = {nn.LSTM: torch._VF.lstm, nn.GRU: torch._VF.gru}
 
@@ -95,17 +94,9 @@ def rnn_forward(rnn: nn.RNNBase, input: Tensor | PackedSequence, hx: Any = None)
     return _layer_by_layer(rnn, input, hx)
 
 
-@contextmanager
-def fast_rnns(model: nn.Module) -> Iterator[None]:
+def fast_rnns(model: nn.Module) -> AbstractContextManager[None]:
     """Inside this block every nn.LSTM / nn.GRU of `model` that `rnn_forward` can run is called through it."""
-    swapped = [module for module in model.modules() if supports_rnn_calls(module)]
-    for module in swapped:
-        module.forward = functools.partial(rnn_forward, module)  # an instance attribute wins
-    try:
-        yield
-    finally:
-        for module in swapped:
-            del module.forward
+    return forwards_swapped([module for module in model.modules() if supports_rnn_calls(module)], rnn_forward)
 
 
 __all__ = ["supports_rnn_calls", "rnn_forward", "fast_rnns"]
