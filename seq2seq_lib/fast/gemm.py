@@ -2,8 +2,8 @@
 
 PyTorch's x86 CPU wheels multiply fp32 matrices with MKL. They also bundle oneDNN, which
 `nn.LSTM` already uses on a CPU, and whose matrix product is often the faster one: on the
-2-core AMD EPYC development machine, for the engine's shapes, 390-435 against 160-210 GFLOP/s,
-and 190-240 against 150-180 with both held to AVX2. The results differ only in fp32 rounding.
+2-core AMD EPYC development machine, for the engine's shapes, 307-435 against 161-210 GFLOP/s,
+and 186-238 against 151-181 with oneDNN held to AVX2. The results differ only in fp32 rounding.
 
 `usable(x)` says whether the oneDNN path applies to x (an fp32 CPU tensor, no autocast, oneDNN
 enabled and working here); every function below falls back to the ordinary torch operation
