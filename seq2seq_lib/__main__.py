@@ -310,9 +310,7 @@ def run_average(args: argparse.Namespace) -> int:
             raise UsageError(f"{path} is not a checkpoint file; pass files such as runs/x/epoch_12.pt "
                              "(train --keep-epochs writes them).")
     _check_output_file(args.out, "--out")
-    if args.out.resolve() in {path.resolve() for path in args.checkpoints}:
-        raise UsageError(f"--out {args.out} is one of the checkpoints being averaged; name a new file.")
-    out = save_average(args.checkpoints, args.out)
+    out = save_average(args.checkpoints, args.out)  # refuses an --out among the inputs before loading any
     print(f"averaged {len(args.checkpoints)} checkpoints -> {out}")
     return 0
 

@@ -37,15 +37,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
                 dtype: torch.dtype, smoothing: float) -> Tensor:
         n, chunk = x.shape[0], _chunk_rows(weight.shape[0], x.device)
         w, b, xs = weight.to(dtype), bias.to(dtype), x.to(dtype)
-        fp32_gemm = gemm.usable(xs, w, b)
         grad_x = torch.empty(x.shape, dtype=torch.float32, device=x.device)  # (N, H)
         grad_w_t = torch.zeros(weight.shape[::-1], dtype=torch.float32, device=x.device)  # (H, V)
         grad_b = torch.zeros(bias.shape, dtype=torch.float32, device=x.device)  # (V,)
         total = torch.zeros((), dtype=torch.float32, device=x.device)
         for start in range(0, n, chunk):
             rows, gold = xs[start:start + chunk], targets[start:start + chunk, None]  # (c, H), (c, 1)
-            logits = gemm.linear(rows, w, b) if fp32_gemm else torch.addmm(b, rows, w.t())  # (c, V)
-            log_probs = torch.log_softmax(logits, -1, dtype=torch.float32)
+            log_probs = torch.log_softmax(gemm.linear(rows, w, b), -1, dtype=torch.float32)  # (c, V)
             total -= (1.0 - smoothing) * log_probs.gather(1, gold).sum()
             if smoothing:  # the target is (1 - s) * onehot + s / V: add s times the mean -log p
                 total -= smoothing * log_probs.mean(1).sum()

@@ -15,6 +15,7 @@ every supported RNN of the model call it, as `fast_dropout` does for dropout.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -33,6 +34,18 @@ def supports_rnn_calls(rnn: nn.Module) -> bool:
     return type(rnn) in _RUN_LAYER and not rnn.batch_first and getattr(rnn, "proj_size", 0) == 0
 
 
+def _each(state: Any, take: Callable[[Tensor], Tensor]) -> Any:
+    """`take` applied to a GRU's hidden state, or to both tensors of an LSTM's (hidden, cell)."""
+    return tuple(take(part) for part in state) if isinstance(state, tuple) else take(state)
+
+
+def _joined(states: list, dim: int) -> Any:
+    """Several states (of layers or of groups of sentences) as one, concatenated along `dim`."""
+    if isinstance(states[0], tuple):
+        return tuple(torch.cat(parts, dim) for parts in zip(*states))
+    return torch.cat(states, dim)
+
+
 def _initial_state(rnn: nn.RNNBase, x: Tensor) -> Any:
     """Zeros (L * D, B, H), a pair of them for an LSTM: what the module starts from without hx."""
     zeros = x.new_zeros(rnn.num_layers * (2 if rnn.bidirectional else 1), x.shape[1], rnn.hidden_size)
@@ -41,45 +54,35 @@ def _initial_state(rnn: nn.RNNBase, x: Tensor) -> Any:
 
 def _layer_by_layer(rnn: nn.RNNBase, x: Tensor, hx: Any) -> tuple[Tensor, Any]:
     """x (S, B, In) unpacked -> output (S, B, D*H), final state: one call per layer, the engine's dropout between."""
-    is_lstm = type(rnn) is nn.LSTM
     hx = _initial_state(rnn, x) if hx is None else hx
     directions = 2 if rnn.bidirectional else 1
     per_layer = len(rnn._flat_weights) // rnn.num_layers  # w_ih, w_hh (, b_ih, b_hh) per direction
-    hidden, cell = [], []
+    states = []
     for layer in range(rnn.num_layers):
         if layer:
             x = dropout(x, rnn.dropout, rnn.training)  # where the module would draw its own mask
         rows = slice(layer * directions, (layer + 1) * directions)
         weights = rnn._flat_weights[layer * per_layer:(layer + 1) * per_layer]
-        state = (hx[0][rows], hx[1][rows]) if is_lstm else hx[rows]
-        x, *new_state = _RUN_LAYER[type(rnn)](x, state, weights, rnn.bias, 1, 0.0, rnn.training,
-                                               rnn.bidirectional, False)
-        hidden.append(new_state[0])
-        if is_lstm:
-            cell.append(new_state[1])
-    hidden = torch.cat(hidden)  # (L * D, B, H)
-    return x, (hidden, torch.cat(cell)) if is_lstm else hidden
+        x, *state = _RUN_LAYER[type(rnn)](x, _each(hx, lambda part: part[rows]), weights, rnn.bias, 1, 0.0,
+                                          rnn.training, rnn.bidirectional, False)
+        states.append(tuple(state) if len(state) == 2 else state[0])  # (h, c) of an LSTM, h of a GRU
+    return x, _joined(states, 0)  # (L * D, B, H)
 
 
 def _by_length(rnn: nn.RNNBase, packed: PackedSequence, hx: Any) -> tuple[PackedSequence, Any]:
     """A packed batch as one unpacked call per distinct length, reassembled in the batch's order."""
     padded, lengths = pad_packed_sequence(packed)  # (S, B, In), (B,) in the caller's order
-    is_lstm = type(rnn) is nn.LSTM
     hx = _initial_state(rnn, padded) if hx is None else hx
-    outputs, hidden, cell, order = [], [], [], []
+    outputs, states, order = [], [], []
     for length in lengths.unique().tolist():
         rows = (lengths == length).nonzero().squeeze(1)  # the sentences of this length
-        state = (hx[0][:, rows], hx[1][:, rows]) if is_lstm else hx[:, rows]
-        output, state = _layer_by_layer(rnn, padded[:length, rows], state)  # (length, n, D*H)
+        output, state = _layer_by_layer(rnn, padded[:length, rows], _each(hx, lambda part: part[:, rows]))
         outputs.append(nn.functional.pad(output, (0, 0, 0, 0, 0, padded.shape[0] - length)))  # zeros after
-        hidden.append(state[0] if is_lstm else state)
-        if is_lstm:
-            cell.append(state[1])
+        states.append(state)
         order.append(rows)
     back = torch.cat(order).argsort()  # column j of the concatenation -> its place in the batch
     output = torch.cat(outputs, dim=1)[:, back]  # (S, B, D*H)
-    hidden = torch.cat(hidden, dim=1)[:, back]
-    state = (hidden, torch.cat(cell, dim=1)[:, back]) if is_lstm else hidden
+    state = _each(_joined(states, 1), lambda part: part[:, back])
     return pack_padded_sequence(output, lengths, enforce_sorted=False), state
 
 
