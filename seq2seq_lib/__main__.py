@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -45,6 +46,13 @@ class UsageError(ValueError):
     """A command-line value, file or folder that cannot work; the message names the option to change."""
 
 
+# Config fields as the command line names them, so a refused value names the option to change.
+OPTION_OF_FIELD = {"emb_dim": "--emb-dim", "hidden_dim": "--hidden-dim", "n_layers": "--layers",
+                   "dropout": "--dropout", "n_heads": "--heads", "rnn_type": "--rnn", "epochs": "--epochs",
+                   "lr_decay_after": "--lr-decay-after", "lr_decay": "--lr-decay", "lr": "--lr", "seed": "--seed",
+                   "teacher_forcing_ratio": "--teacher-forcing", "label_smoothing": "--label-smoothing",
+                   "warmup_steps": "--warmup", "precision": "--precision", "batch_size": "--batch-size",
+                   "min_freq": "--min-freq", "subwords": "--subwords"}
 RUN_FILES = (BEST, LAST, HISTORY)  # what --overwrite replaces (run.json is rewritten)
 CHANGEABLE_ON_RESUME = ("epochs", "precision", "fast", "data_dir", "keep_epochs")
 
@@ -168,8 +176,32 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_options(message: str) -> str:
+    """A config's message in command-line words: `emb_dim=256` -> `--emb-dim 256`, `n_heads` -> `--heads`.
+
+    Names with an underscore are renamed wherever they appear; plain words (epochs, dropout) only as
+    the message's subject, since elsewhere they may be prose.
+    """
+    def option(match: re.Match) -> str:
+        return OPTION_OF_FIELD[match[1]] + (" " if match[2] else "")
+
+    names = "|".join(sorted(OPTION_OF_FIELD, key=len, reverse=True))
+    message = re.sub(rf"^({names})\b(=?)", option, message)
+    identifiers = "|".join(name for name in sorted(OPTION_OF_FIELD, key=len, reverse=True) if "_" in name)
+    return re.sub(rf"(?<![-\w])({identifiers})\b(=?)", option, message)
+
+
 def _train_configs(args: argparse.Namespace) -> tuple[Profile, ModelConfig, TrainConfig]:
     """The profile (with the data options), model and training configs the options ask for; validated."""
+    try:
+        return _configs_from_options(args)
+    except UsageError:
+        raise
+    except ValueError as error:  # a config refused a value: say which option holds it
+        raise UsageError(_as_options(str(error))) from None
+
+
+def _configs_from_options(args: argparse.Namespace) -> tuple[Profile, ModelConfig, TrainConfig]:
     from .config import get_profile
 
     profile = get_profile(args.profile)

@@ -124,8 +124,8 @@ def test_evaluate_rejects_a_beam_below_one(tmp_path, capsys):
     assert "argument --beam: must be at least 1, got '0'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option, message", [(["--batch-size", "0"], "batch_size must be an integer >= 1"),
-                                             (["--lr", "-1"], "lr must be positive")])
+@pytest.mark.parametrize("option, message", [(["--batch-size", "0"], "--batch-size must be an integer >= 1"),
+                                             (["--lr", "-1"], "--lr must be positive")])
 def test_a_bad_value_from_the_shell_ends_with_its_message_not_a_traceback(tmp_path, option, message):
     command = [sys.executable, "-m", "seq2seq_lib", "train", "--sample", "--out", str(tmp_path / "run"), *option]
     finished = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)

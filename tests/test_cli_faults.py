@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -155,7 +156,7 @@ def test_the_installed_command_reports_a_bad_value_exactly_like_python_dash_m(tm
                             cwd=REPO)
     assert installed.returncode == module.returncode == 2
     assert installed.stderr == module.stderr
-    assert installed.stderr.startswith("error: batch_size must be an integer >= 1, got 0.")
+    assert installed.stderr.startswith("error: --batch-size must be an integer >= 1, got 0.")
     assert "Traceback" not in installed.stderr
 
 
@@ -259,6 +260,29 @@ def test_command_line_messages_name_the_command_line_fix(situation, fix, run_cop
     code, err = run_cli(argv, capsys)
     assert code in (1, 2, 130) and err.startswith("error: ") and fix in err
     assert not [advice for advice in PYTHON_ADVICE if advice in err], err
+
+
+REFUSED_SETTINGS = [
+    (["--epochs", "0"], "--epochs must be an integer >= 1, got 0."),
+    (["--lr-decay", "2"], "--lr-decay must be in (0, 1], got 2.0"),
+    (["--lr-decay-after", "-1"], "--lr-decay-after must be an integer >= 0 (epochs at the full rate)"),
+    (["--teacher-forcing", "1.5"], "--teacher-forcing must be in [0, 1], got 1.5."),
+    (["--dropout", "1"], "--dropout must be in [0, 1), got 1.0"),
+    (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1), got 1.0"),
+    (["--warmup", "-1"], "--warmup must be an integer >= 0, got -1"),
+    (["--model", "transformer", "--emb-dim", "64", "--heads", "3"],
+     "--emb-dim (64) must be divisible by --heads (3): each head reads --emb-dim // --heads features; "
+     "e.g. --emb-dim 256 with --heads 8."),
+]
+
+
+@pytest.mark.parametrize("options, message", REFUSED_SETTINGS, ids=[" ".join(o) for o, _ in REFUSED_SETTINGS])
+def test_a_refused_setting_is_named_by_its_option(options, message, tmp_path, monkeypatch, capsys):
+    refuse_to_load_data(monkeypatch)
+    code, err = run_cli(TRAIN + ["--out", tmp_path / "run", *options], capsys)
+    assert code == 2 and err.startswith(f"error: {message}")
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", err), f"a Python field name reached the command line: {err}"
+    assert not (tmp_path / "run").exists()
 
 
 # ---------------------------------------------------------------- 10. history.json and atomic JSON
