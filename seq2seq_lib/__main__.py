@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 USAGE_ERRORS = (ValueError, DataError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                 FileExistsError, PermissionError)  # ValueError covers CheckpointError and DeviceError
+PRECISION_FIX = "use --precision fp32, or leave --precision out to use the fastest precision that runs here."
 DEVICE_FIX = "use --device cpu, or leave --device out to use the best device available."
 DATA_FIX = (f"To work offline, download train/val/test_2016_flickr.{{de,en}}.gz from {BASE_URL}/ on a machine "
             "with network, put the six files in one folder and pass --data-dir FOLDER.")
@@ -374,6 +375,7 @@ def _explain(error: BaseException, args: argparse.Namespace) -> str:
     """The message for an error, with the command-line fix where the library names a Python one."""
     if isinstance(error, KeyboardInterrupt):
         return _interrupted(getattr(error, "history", None), args)
+    from .precision import PrecisionUnavailableError
     from .train import NonFiniteLossError
     from .utils import DeviceError
 
@@ -383,6 +385,8 @@ def _explain(error: BaseException, args: argparse.Namespace) -> str:
                 "--out); the checkpoints of the finished epochs are kept.")
     if isinstance(error, DeviceError):
         return f"{error.problem}; {DEVICE_FIX}"
+    if isinstance(error, PrecisionUnavailableError):
+        return f"{error.problem}; {PRECISION_FIX}"
     if isinstance(error, DataError) and error.fix:
         return f"{error.problem} {DATA_FIX}" + (SAMPLE_FIX if args.command == "train" else "")
     return str(error)

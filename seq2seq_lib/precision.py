@@ -26,7 +26,11 @@ NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 class PrecisionUnavailableError(ValueError):
-    """The precision asked for cannot run on this device."""
+    """The precision asked for cannot run on this device; `problem` says why, without the fix."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"{problem}; use 'fp32' (or 'auto', which picks what runs).")
+        self.problem = problem
 
 
 def _cuda_native_bf16() -> bool:
@@ -100,13 +104,11 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     if precision == "auto":
         return "bf16" if kind == "cpu" and _native_bf16_cpu() and bf16_support("cpu") is None else "fp32"
     if precision == "fp16" and kind != "cuda":
-        raise PrecisionUnavailableError(
-            f"precision 'fp16' needs a CUDA GPU, but the device is {kind}; use 'fp32' (or 'auto').")
+        raise PrecisionUnavailableError(f"precision 'fp16' needs a CUDA GPU, but the device is {kind}")
     if precision == "bf16":
         reason = bf16_support(device)
         if reason is not None:
-            raise PrecisionUnavailableError(f"precision 'bf16' cannot run here: {reason}. "
-                                            "Use 'fp32' (or 'auto', which picks what runs).")
+            raise PrecisionUnavailableError(f"precision 'bf16' cannot run here: {reason}")
     return precision
 
 

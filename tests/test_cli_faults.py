@@ -237,6 +237,7 @@ def test_a_failed_resume_writes_nothing_and_loads_no_data(folder, finished_run, 
 @pytest.mark.parametrize("situation, fix", [
     ("a GPU this machine lacks", "use --device cpu"),
     ("a misspelt device", "use --device cpu"),
+    ("fp16 on a CPU", "use --precision fp32"),
     ("Multi30k offline", "pass --data-dir FOLDER"),
     ("nothing left to resume", "pass a larger --epochs with --resume (e.g. --epochs 6)"),
     ("Ctrl-C during training", "Continue with: python -m seq2seq_lib train --out"),
@@ -248,6 +249,7 @@ def test_command_line_messages_name_the_command_line_fix(situation, fix, run_cop
     argv = {
         "a GPU this machine lacks": resume + ["--epochs", "2", "--device", "cuda"],
         "a misspelt device": ["evaluate", run_copy / "best.pt", "--device", "cdua"],
+        "fp16 on a CPU": resume + ["--epochs", "2", "--device", "cpu", "--precision", "fp16"],
         "Multi30k offline": ["evaluate", run_copy / "best.pt", "--data-dir", offline],
         "nothing left to resume": resume + ["--device", "cpu"],
         "Ctrl-C during training": resume + ["--epochs", "2", "--device", "cpu"],
