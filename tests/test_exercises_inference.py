@@ -200,7 +200,8 @@ def test_dot_references_agree_with_the_library_softmax_and_each_other():
         query, keys, values, mask = dot_inputs(*sizes)
         assert (~mask).any() and mask[:, 0].all()  # some padding, and a sentence without
         scores = reference_dot_scores(query, keys)
-        torch.testing.assert_close(scores, torch.bmm(keys.transpose(0, 1), query.unsqueeze(-1)).squeeze(-1).t())
+        torch.testing.assert_close(scores, torch.bmm(keys.transpose(0, 1), query.unsqueeze(-1)).squeeze(-1).t(),
+                                   **FP32)
         context, weights = reference_dot_attention(query, keys, values, mask)
         assert (weights[~mask] == 0).all()
         torch.testing.assert_close(weights.sum(0), torch.ones(sizes[1]), **FP32)
