@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .config import SPECIALS, UNK
+from .files import write_atomically
 
 FORMAT = "seq2seq_lib.vocab/1"
 
@@ -115,17 +115,8 @@ class Vocab:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the vocabulary as JSON atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.to_dict(), handle, ensure_ascii=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-        return path
+        data = json.dumps(self.to_dict(), ensure_ascii=False).encode("utf-8")
+        return write_atomically(path, lambda handle: handle.write(data))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Vocab":

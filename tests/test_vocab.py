@@ -7,6 +7,7 @@ from collections import Counter
 
 import pytest
 
+from seq2seq_lib import files
 from seq2seq_lib.config import SPECIALS, UNK
 from seq2seq_lib.vocab import FORMAT, Vocab
 
@@ -181,10 +182,10 @@ def test_save_failure_keeps_the_old_file(tmp_path, monkeypatch):
     original = Vocab.build(CORPUS)
     original.save(path)
 
-    def broken_dump(*args, **kwargs):
+    def disk_full(descriptor):
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", broken_dump)
+    monkeypatch.setattr(files.os, "fsync", disk_full)  # the new file is written, but cannot reach the disk
     with pytest.raises(OSError, match="disk full"):
         Vocab.build(CORPUS, min_freq=2).save(path)
     monkeypatch.undo()
