@@ -1,0 +1,77 @@
+"""Where the notebooks keep their runs, and the one way a notebook gets a model: load it or train it.
+
+In the `full` profile the notebooks hand models on: notebook 07 trains the classic model into
+runs/classic, which 08 and 09 load; 09 trains runs/attention, which 10 loads. A notebook opened
+first (or in a fresh Colab session, unless runs/ lives in Google Drive) finds nothing there and
+trains the model itself, into the same folder, so the next notebook finds it. In the `ci` profile
+every notebook trains its own small model in runs/ci/<notebook>-<name>: runs of seconds that no
+other notebook relies on.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .runs import BEST
+
+if TYPE_CHECKING:
+    import torch
+
+    from .config import ModelConfig, TrainConfig
+    from .prepare import Prepared
+    from .translator import Translator
+
+PROFILES = ("ci", "full")
+
+
+def series_root(cwd: str | Path | None = None) -> Path:
+    """The repository folder when run from notebooks/ (JupyterLab), else the working folder (Colab's /content)."""
+    cwd = Path.cwd() if cwd is None else Path(cwd)
+    return cwd.parent if cwd.name == "notebooks" else cwd
+
+
+def run_folder(runs: str | Path, name: str, profile_name: str, notebook: str) -> Path:
+    """runs/<name> in the full profile (shared along the series), runs/ci/<notebook>-<name> in ci.
+
+    >>> run_folder("runs", "classic", "full", "08").as_posix()
+    'runs/classic'
+    >>> run_folder("runs", "classic", "ci", "08").as_posix()
+    'runs/ci/08-classic'
+    """
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"name must be a folder name such as 'classic' (letters, digits, _ . -), got {name!r}.")
+    if profile_name not in PROFILES:
+        raise ValueError(f"profile_name must be one of {PROFILES}, got {profile_name!r}; pass profile.name.")
+    if not isinstance(notebook, str) or not re.fullmatch(r"[0-9A-Z]\w*", notebook):
+        raise ValueError(f"notebook must be the notebook's number as text, e.g. '08', got {notebook!r}.")
+    return Path(runs) / (name if profile_name == "full" else f"ci/{notebook}-{name}")
+
+
+def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profile_name: str,
+                  train_config: TrainConfig, device: torch.device | str, runs: str | Path,
+                  notebook: str) -> Translator:
+    """A Translator from runs/<name>/best.pt in the full profile when it exists, else one trained with `fit`.
+
+    Training starts from `train_config.seed`, so a notebook that trains shows the same model every
+    time it runs.
+    """
+    from .models import build_model, count_parameters
+    from .train import fit
+    from .translator import Translator
+    from .utils import set_seed
+
+    out_dir = run_folder(runs, name, profile_name, notebook)
+    if profile_name == "full" and (out_dir / BEST).is_file():
+        print(f"Loading {out_dir / BEST}")
+        return Translator.from_checkpoint(out_dir / BEST, device=device)
+    set_seed(train_config.seed)
+    model = build_model(model_config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx,
+                        data.sos_idx)
+    print(f"Training the {name} model ({count_parameters(model):,} parameters):")
+    fit(model, data.iterator("train"), data.iterator("val"), spec=data.spec(model_config),
+        train_config=train_config, device=device, out_dir=out_dir, progress=False)
+    return Translator.from_checkpoint(out_dir / BEST, device=device)
+
+
+__all__ = ["series_root", "run_folder", "load_or_train"]
