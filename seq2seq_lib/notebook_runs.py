@@ -10,6 +10,8 @@ other notebook relies on.
 from __future__ import annotations
 
 import re
+import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,6 +50,25 @@ def run_folder(runs: str | Path, name: str, profile_name: str, notebook: str) ->
     return Path(runs) / (name if profile_name == "full" else f"ci/{notebook}-{name}")
 
 
+def fresh_run_folder(runs: str | Path, name: str, profile_name: str, notebook: str) -> Path:
+    """`run_folder`, emptied for a new run: a ci run is deleted, a full one is renamed, never deleted.
+
+    A full-profile run may hold hours of training, so running a notebook again moves it to
+    <name>-before-<date and time> beside the new one and says so.
+    """
+    folder = run_folder(runs, name, profile_name, notebook)
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} is a file; move it away so that the run can use that folder.")
+    if folder.is_dir() and any(folder.iterdir()):
+        if profile_name == "ci":
+            shutil.rmtree(folder)
+        else:
+            kept = folder.with_name(f"{folder.name}-before-{time.strftime('%Y-%m-%dT%H-%M-%S')}")
+            folder.rename(kept)
+            print(f"The previous run in {folder} is now in {kept}; delete that folder when you no longer need it.")
+    return folder
+
+
 def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profile_name: str,
                   train_config: TrainConfig, device: torch.device | str, runs: str | Path,
                   notebook: str) -> Translator:
@@ -74,4 +95,4 @@ def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profi
     return Translator.from_checkpoint(out_dir / BEST, device=device)
 
 
-__all__ = ["series_root", "run_folder", "load_or_train"]
+__all__ = ["series_root", "run_folder", "fresh_run_folder", "load_or_train"]

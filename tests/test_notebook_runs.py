@@ -7,7 +7,7 @@ import pytest
 
 from seq2seq_lib import train
 from seq2seq_lib.config import get_profile
-from seq2seq_lib.notebook_runs import load_or_train, run_folder, series_root
+from seq2seq_lib.notebook_runs import fresh_run_folder, load_or_train, run_folder, series_root
 from seq2seq_lib.translator import Translator
 
 PROFILE = get_profile("ci")
@@ -68,3 +68,28 @@ def test_bad_arguments_name_the_problem(arguments, match):
     with pytest.raises(ValueError, match=match):
         run_folder(*arguments)
 
+
+
+def test_a_fresh_full_run_keeps_the_previous_one_beside_it(tmp_path, capsys):
+    old = tmp_path / "classic"
+    old.mkdir()
+    (old / "best.pt").write_bytes(b"hours of training")
+    folder = fresh_run_folder(tmp_path, "classic", "full", "07")
+    assert folder == old and not folder.exists()
+    [kept] = [path for path in tmp_path.iterdir() if path.name.startswith("classic-before-")]
+    assert (kept / "best.pt").read_bytes() == b"hours of training" and str(kept) in capsys.readouterr().out
+
+
+def test_a_fresh_ci_run_replaces_the_notebooks_own_small_run(tmp_path):
+    old = tmp_path / "ci" / "07-classic"
+    old.mkdir(parents=True)
+    (old / "best.pt").write_bytes(b"seconds of training")
+    assert fresh_run_folder(tmp_path, "classic", "ci", "07") == old and not old.exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["ci"]
+
+
+def test_a_file_where_the_run_folder_belongs_is_refused(tmp_path):
+    (tmp_path / "classic").write_text("not a run")
+    with pytest.raises(NotADirectoryError, match="is a file; move it away"):
+        fresh_run_folder(tmp_path, "classic", "full", "07")
+    assert (tmp_path / "classic").read_text() == "not a run"
