@@ -9,7 +9,8 @@ Examples:
   python -m seq2seq_lib translate --pretrained attention "Zwei Hunde spielen im Schnee."
 
 Exit status: 0 done, 1 training failed (e.g. the loss became NaN), 2 a value, file or folder that
-cannot work (the message names the option to change), 130 interrupted (Ctrl-C).
+cannot work (the message names the option to change), 130 interrupted (Ctrl-C), 141 the reader of
+standard output went away (`... | head -1`; nothing is printed about it, as with other Unix tools).
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from .prepare import Prepared
     from .history import History
 
-EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 1, 2, 130, 141  # 141: what a shell reports for SIGPIPE
 USAGE_ERRORS = (ValueError, DataError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
                 FileExistsError, PermissionError)  # ValueError covers CheckpointError and DeviceError
 PRECISION_FIX = "use --precision fp32, or leave --precision out to use the fastest precision that runs here."
@@ -362,13 +363,27 @@ def cli(argv: list[str] | None = None) -> int:
     """`main` for a shell: every mistake ends with `error: ...` and an exit status, never a traceback."""
     args = build_parser().parse_args(argv)  # argparse itself reports a malformed option (exit status 2)
     try:
-        return _run(args)
+        status = _run(args)
+        sys.stdout.flush()  # here, where a closed pipe is handled, not at the interpreter's exit
+        return status
+    except BrokenPipeError:  # the reader stopped reading (`... | head -1`): end quietly, as Unix tools do
+        _send_stdout_nowhere()
+        return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, Exception) as error:  # TrainingInterrupted too: fit has saved last.pt by then
         status = _exit_status(error)
         if status is None:
             raise  # a bug, not a mistake: its traceback is what a report needs
         print(f"error: {_explain(error, args)}", file=sys.stderr)
         return status
+
+
+def _send_stdout_nowhere() -> None:
+    """Point stdout at the null device, so Python's final flush of unwritten lines does not fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _explain(error: BaseException, args: argparse.Namespace) -> str:

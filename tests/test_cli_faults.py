@@ -197,6 +197,24 @@ def test_ctrl_c_in_a_shell_saves_the_run_and_exits_130(tmp_path):
     assert done >= 1 and len(json.loads((out / "history.json").read_text())["val_loss"]) == done
 
 
+@pytest.mark.parametrize("closed", ["before the first line", "after the first line"])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(closed):
+    sentences = ["Ein Hund rennt."] * (1 if closed == "before the first line" else 4000)
+    process = subprocess.Popen([sys.executable, "-m", "seq2seq_lib", "translate", "--pretrained", "attention"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    if closed == "after the first line":  # `... | head -1`: 4,000 lines overflow the pipe, so a write fails
+        process.stdin.write("\n".join(sentences).encode())
+        process.stdin.close()
+        assert process.stdout.readline().strip()
+        process.stdout.close()
+    else:  # nothing read at all: the final flush is the write that fails
+        process.stdout.close()
+        process.stdin.write(sentences[0].encode())
+        process.stdin.close()
+    assert process.wait(timeout=300) == 141
+    assert process.stderr.read().decode() == ""
+
+
 # ---------------------------------------------------------------- 4. --overwrite keeps the old run until it must go
 
 
