@@ -104,7 +104,7 @@ def test_head_view_picks_one_head_or_their_mean(maps):
     assert view.rows == view.columns == SOURCE
     assert view.title == "encoder self-attention, layer 2 of 2, head 3 of 4"
     mean = head_view(maps, "cross", layer=0, head=MEAN)
-    np.testing.assert_allclose(mean.weights, maps.cross[0].mean(axis=0))
+    np.testing.assert_allclose(mean.weights, maps.cross[0].mean(axis=0), rtol=1e-6, atol=1e-7)
     assert mean.rows == maps.output and mean.columns == SOURCE and "mean of the 4 heads" in mean.title
     assert mean.row_axis == "output (English)" and mean.column_axis == "source (German)"
 
@@ -113,7 +113,7 @@ def test_token_view_follows_one_token_through_every_head(maps):
     view = token_view(maps, "cross", layer=1, token=2)
     assert view.rows == ["head 1", "head 2", "head 3", "head 4", "mean"]
     np.testing.assert_array_equal(view.weights[:HEADS], maps.cross[1, :, 2])
-    np.testing.assert_allclose(view.weights[-1], maps.cross[1, :, 2].mean(axis=0))
+    np.testing.assert_allclose(view.weights[-1], maps.cross[1, :, 2].mean(axis=0), rtol=1e-6, atol=1e-7)
     assert repr(maps.output[2]) in view.title
     encoder_view = token_view(maps, "encoder", layer=0, token=1)
     np.testing.assert_array_equal(encoder_view.weights[:HEADS], maps.encoder[0, :, 1])
