@@ -319,17 +319,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_translate(args: argparse.Namespace) -> int:
-    """`translate`: one English line per German sentence given (or per line of standard input)."""
+    """`translate`: one English line per German sentence given, per line piped in, or per line typed."""
     from .translator import Translator
 
     _check_model_choice(args)
-    sentences = args.sentences or [line.strip() for line in sys.stdin if line.strip()]
-    if not sentences:
+    typed = not args.sentences and sys.stdin.isatty()  # a person at a terminal: answer each line at once
+    sentences = args.sentences or ([] if typed else [line.strip() for line in sys.stdin if line.strip()])
+    if not sentences and not typed:
         raise UsageError('translate needs German text: pass sentences in quotes, e.g. "Ein Hund rennt.", or '
                          "pipe lines into standard input.")
     device = _device(args.device, verbose=False)  # standard output holds the translations only
     translator = (Translator.from_pretrained(args.pretrained, device=device) if args.pretrained is not None
                   else Translator.from_checkpoint(args.checkpoint, device=device))
+    if typed:
+        print("Type a German sentence and press Enter; Ctrl-D ends.", file=sys.stderr)
+        for line in sys.stdin:
+            if line.strip():
+                print(translator.translate(line.strip(), beam_size=args.beam), flush=True)
+        return 0
     for translation in translator.translate(sentences, beam_size=args.beam):
         print(translation)
     return 0

@@ -147,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     translate = commands.add_parser("translate", help="translate German sentences with a checkpoint or a "
                                                       "shipped pretrained model",
                                     description="Translate each SENTENCE (or, with none, each line of standard "
-                                                "input) from German to English; one translation per line.")
+                                                "input, answered as soon as it is typed at a terminal) from "
+                                                "German to English; one translation per line.")
     _add_model_choice(translate, positional=False)
     translate.add_argument("sentences", nargs="*", metavar="SENTENCE", help="German text (quote each sentence)")
     translate.add_argument("--beam", type=_positive_int, default=1, help="beam size (1 = greedy)")

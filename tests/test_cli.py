@@ -3,6 +3,7 @@ import io
 import json
 import math
 import re
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from seq2seq_lib.__main__ import build_parser, main
 from seq2seq_lib.checkpoint import load_checkpoint
 from seq2seq_lib.precision import resolve_precision
+from seq2seq_lib.translator import Translator
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import results_table  # noqa: E402
@@ -193,3 +195,30 @@ def test_transformer_trains_from_the_command_line_with_its_schedule(tmp_path):
     assert main(["translate", "--checkpoint", str(out / "best.pt"), "Ein Hund läuft."]) == 0
     with pytest.raises(ValueError, match="--model transformer"):
         main(["train", "--sample", "--out", str(tmp_path / "x"), "--heads", "4"])  # heads without a Transformer
+
+
+def test_translate_answers_each_line_typed_at_a_terminal_before_the_next(tmp_path):
+    import pty
+    import select
+
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "seq2seq_lib", "translate", "--pretrained", "attention"],
+                               stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=Path(__file__).resolve().parent.parent)
+    os.close(terminal)
+    answers = []
+    try:
+        for sentence in ("Ein Hund rennt.", "Zwei Männer spielen Fußball."):
+            os.write(controller, f"{sentence}\n".encode())
+            ready, _, _ = select.select([process.stdout], [], [], 60)  # answered while the input is still open
+            assert ready, "no translation before the next line was typed"
+            answers.append(process.stdout.readline().decode().strip())
+        os.write(controller, b"\x04")  # Ctrl-D
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+        os.close(controller)
+    assert answers == Translator.from_pretrained("attention").translate(["Ein Hund rennt.",
+                                                                         "Zwei Männer spielen Fußball."])
+    assert "Ctrl-D ends" in process.stderr.read().decode()
+
