@@ -34,7 +34,7 @@ class DataConfig:
     max_size: int | None = 10_000
     batch_size: int = 128
     max_len: int | None = None
-    reverse_src: bool = False  # feed the source backwards (Sutskever et al., 2014); off in the classic recipe
+    reverse_src: bool = False  # feed the source backwards (Sutskever et al., 2014); off unless asked for (notebook 07)
     # BPE pieces instead of words (seq2seq_lib.subwords): the vocabulary size, specials included
     # (min_freq and max_size then do not apply); None keeps word vocabularies.
     subwords: int | None = None
