@@ -1,7 +1,8 @@
 """Where the notebooks keep their runs, and the one way a notebook gets a model: load it or train it.
 
 In the `full` profile the notebooks hand models on: notebook 07 trains the classic model into
-runs/classic, which 08 and 09 load; 09 trains runs/attention, which 10 loads. A notebook opened
+runs/classic, which 08 and 09 load; 09 trains runs/attention, which 10 loads (and runs/cho, for
+itself); 11 trains runs/transformer. A notebook opened
 first (or in a fresh Colab session, unless runs/ lives in Google Drive) finds nothing there and
 trains the model itself, into the same folder, so the next notebook finds it. In the `ci` profile
 every notebook trains its own small model in runs/ci/<notebook>-<name>: runs of seconds that no
@@ -63,7 +64,9 @@ def fresh_run_folder(runs: str | Path, name: str, profile_name: str, notebook: s
         if profile_name == "ci":
             shutil.rmtree(folder)
         else:
-            kept = folder.with_name(f"{folder.name}-before-{time.strftime('%Y-%m-%dT%H-%M-%S')}")
+            stamp = f"{folder.name}-before-{time.strftime('%Y-%m-%dT%H-%M-%S')}"
+            kept = next(folder.with_name(stamp + suffix) for suffix in ("", *(f"-{n}" for n in range(2, 10**6)))
+                        if not folder.with_name(stamp + suffix).exists())
             folder.rename(kept)
             print(f"The previous run in {folder} is now in {kept}; delete that folder when you no longer need it.")
     return folder
@@ -75,7 +78,8 @@ def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profi
     """A Translator from runs/<name>/best.pt in the full profile when it exists, else one trained with `fit`.
 
     Training starts from `train_config.seed`, so a notebook that trains shows the same model every
-    time it runs.
+    time it runs, in a folder emptied by `fresh_run_folder` (a full-profile run without best.pt,
+    say one interrupted in its first epoch, is moved aside).
     """
     from .models import build_model, count_parameters
     from .train import fit
@@ -86,6 +90,7 @@ def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profi
     if profile_name == "full" and (out_dir / BEST).is_file():
         print(f"Loading {out_dir / BEST}")
         return Translator.from_checkpoint(out_dir / BEST, device=device)
+    fresh_run_folder(runs, name, profile_name, notebook)  # an interrupted run there is moved aside, not overwritten
     set_seed(train_config.seed)
     model = build_model(model_config, len(data.src_field.vocab), len(data.trg_field.vocab), data.pad_idx,
                         data.sos_idx)

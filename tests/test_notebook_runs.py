@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from seq2seq_lib import train
+from seq2seq_lib import notebook_runs, train
 from seq2seq_lib.config import get_profile
 from seq2seq_lib.notebook_runs import fresh_run_folder, load_or_train, run_folder, series_root
 from seq2seq_lib.translator import Translator
@@ -93,3 +93,23 @@ def test_a_file_where_the_run_folder_belongs_is_refused(tmp_path):
     with pytest.raises(NotADirectoryError, match="is a file; move it away"):
         fresh_run_folder(tmp_path, "classic", "full", "07")
     assert (tmp_path / "classic").read_text() == "not a run"
+
+
+def test_a_full_run_interrupted_before_its_best_is_moved_aside_not_overwritten(sample_data, tmp_path):
+    interrupted = tmp_path / "classic"
+    interrupted.mkdir()
+    (interrupted / "last.pt").write_bytes(b"an interrupted first epoch")
+    get_model("full", sample_data, tmp_path, notebook="08")
+    [kept] = [path for path in tmp_path.iterdir() if path.name.startswith("classic-before-")]
+    assert (kept / "last.pt").read_bytes() == b"an interrupted first epoch"
+    assert (interrupted / "best.pt").is_file()
+
+
+def test_two_runs_set_aside_in_the_same_second_are_both_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(notebook_runs.time, "strftime", lambda *args: "2026-01-01T00-00-00")
+    for content in (b"first", b"second"):
+        (tmp_path / "classic").mkdir()
+        (tmp_path / "classic" / "best.pt").write_bytes(content)
+        fresh_run_folder(tmp_path, "classic", "full", "07")
+    kept = {path.name: (path / "best.pt").read_bytes() for path in tmp_path.iterdir()}
+    assert kept == {"classic-before-2026-01-01T00-00-00": b"first", "classic-before-2026-01-01T00-00-00-2": b"second"}

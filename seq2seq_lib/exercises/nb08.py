@@ -3,7 +3,7 @@ GNMT length penalty written as a function.
 
 >>> from seq2seq_lib.exercises import check
 >>> check("08.brevity", 0.8948).correct
-✅ 08.brevity: correct. exp(1 - 10000 / 9000) = 0.8948: short output loses about 11%.
+✅ 08.brevity: correct. exp(1 - 10000 / 9000) = 0.8948: short output loses about 10%.
 True
 """
 from __future__ import annotations
@@ -146,7 +146,7 @@ def brevity(answer: object) -> tuple[bool, str]:
     if value is None:
         return False, "answer with one number between 0 and 1."
     if math.isclose(value, expected, abs_tol=1e-4):
-        return True, f"exp(1 - {REF_LENGTH} / {HYP_LENGTH}) = {expected:.4f}: short output loses about 11%."
+        return True, f"exp(1 - {REF_LENGTH} / {HYP_LENGTH}) = {expected:.4f}: short output loses about 10%."
     if math.isclose(value, 1.0, abs_tol=1e-9):
         return False, ("the hypotheses are shorter than the references here (c < r), so the penalty is below "
                        "1: exp(1 - r / c).")
@@ -241,8 +241,8 @@ def beam_bleu(answer: object) -> tuple[bool, str]:
 
     if near(expected):
         greedy = pretrained_bleu(1)[0]
-        return True, (f"{expected:.2f} against {greedy:.2f} greedily: on 100 sentences beam search changes a few "
-                      "translations and BLEU by a fraction of a point, in either direction. A higher "
+        return True, (f"{expected:.2f} against {greedy:.2f} greedily: on 100 sentences beam search changes most "
+                      "translations, yet BLEU by only a fraction of a point, in either direction. A higher "
                       "log-probability is not always a closer match to the reference.")
     if near(pretrained_bleu(1)[0]):
         return False, f"that is greedy decoding (beam size 1): set the beam size to {EXPERIMENT_BEAM} and run again."
