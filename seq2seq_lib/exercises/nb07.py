@@ -20,7 +20,7 @@ from . import as_number, exercise
 VAL_LOSSES = (5.12, 4.61, 4.38, 4.45, 4.71)  # validation loss after epochs 1..5
 CLIP = 1.0
 GRAD_NORMS = (4.0, 0.5)  # gradient norms of two batches before clipping
-DEVICES = ("a Colab T4 GPU (no bf16)", "an A100 or H100 GPU", "a CPU with AVX-512 BF16 or AMX",
+DEVICES = ("a Colab T4 GPU (no native bf16)", "an A100 or H100 GPU", "a CPU with AVX-512 BF16 or AMX",
            "a laptop CPU with AVX2 only")
 PRECISIONS = ("fp32", "fp32", "bf16", "fp32")  # what resolve_precision("auto", device) gives for DEVICES
 
