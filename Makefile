@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# A CPU build keeps the download small; override e.g. TORCH_SPEC="torch" for a CUDA machine.
+# The torch the project is tested with. On Linux, PyPI's wheel is a CUDA build (several GB); on a
+# machine without an NVIDIA GPU, TORCH_INDEX=https://download.pytorch.org/whl/cpu gets the small CPU build.
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX ?=
 PYTEST_FLAGS ?= -q
 
 .PHONY: lab setup test unit unit-avx2 notebooks-check torchtext browser-deps notebooks benchmarks clean
@@ -13,7 +15,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[lab,test]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (seq2seq)" >/dev/null
 	touch $@

@@ -12,6 +12,8 @@ from typing import NamedTuple
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .utils import usable_device
+
 Example = tuple[Sequence[int], Sequence[int]]
 
 
@@ -123,17 +125,33 @@ class BucketBatchSampler(Sampler[list[int]]):
         return iter(self.batches())
 
 
+def _check_examples(examples: Sequence[Example]) -> None:
+    """Examples are (source ids, target ids) pairs, as `numericalize_pairs` or `data.examples[split]` give them."""
+    if isinstance(examples, (str, bytes)) or not isinstance(examples, Sequence):
+        raise TypeError(f"examples must be a list of (source ids, target ids) pairs, got {type(examples).__name__}.")
+    for example in examples[:1]:  # the rest were made the same way
+        ids = example if isinstance(example, (tuple, list)) and len(example) == 2 else None
+        if ids is None or any(isinstance(side, str) or not all(isinstance(i, int) or getattr(i, "ndim", 1) == 0
+                                                                for i in side) for side in ids):
+            raise TypeError(f"examples must be (source ids, target ids) pairs of integer ids, got {example!r:.80}; "
+                            "turn sentence pairs into ids first with prepare.numericalize_pairs(pairs, src_field, "
+                            "trg_field), or use data.examples[split] of prepare_data.")
+
+
 class BucketIterator:
     """Iterate over Batches on `device`; each pass over it reshuffles (epoch counter), reproducibly."""
 
     def __init__(self, examples: Sequence[Example], batch_size: int, pad_idx: int, device: torch.device | str = "cpu",
                  shuffle: bool = True, bucket: bool = True, seed: int = 0, num_workers: int = 0,
                  pin_memory: bool = False):
+        _check_examples(examples)
+        if isinstance(pad_idx, bool) or not isinstance(pad_idx, int) or pad_idx < 0:
+            raise TypeError(f"pad_idx must be the id of <pad> (an integer >= 0, e.g. data.pad_idx), got {pad_idx!r}.")
         self.sampler = BucketBatchSampler([(len(s), len(t)) for s, t in examples], batch_size,
                                           shuffle=shuffle, bucket=bucket, seed=seed)
         self.loader = DataLoader(PairDataset(examples), batch_sampler=self.sampler,
                                  collate_fn=_Collate(pad_idx), num_workers=num_workers, pin_memory=pin_memory)
-        self.device = torch.device(device)
+        self.device = usable_device(device)
         self.pad_idx = pad_idx
         self.epoch = 0
 
@@ -157,6 +175,16 @@ def check_batches(batches: object, name: str = "batches") -> None:
     if not hasattr(batches, "__len__") or len(batches) == 0:
         raise ValueError(f"{name} must be a non-empty iterable of batches with len(); got "
                          f"{type(batches).__name__}. Build one with seq2seq_lib.batching.BucketIterator.")
+    if isinstance(batches, Sequence):
+        check_batch_object(batches[0], f"{name}[0]")
+
+
+def check_batch_object(batch: object, name: str = "batch") -> None:
+    """A batch is a Batch (src, src_lengths, trg, trg_lengths), as BucketIterator yields it, not a bare tuple."""
+    if not (hasattr(batch, "src") and hasattr(batch, "trg")):
+        raise TypeError(f"{name} must be a Batch with .src (S, B) and .trg (T, B), as BucketIterator and "
+                        f"data.iterator(split) yield it; got {type(batch).__name__}. For tensors of your own use "
+                        "Batch(src, src_lengths, trg, trg_lengths) from seq2seq_lib.batching.")
 
 
 def progress_bar(batches: Iterable, progress: bool, desc: str) -> Iterator:

@@ -29,7 +29,7 @@ from .precision import autocast
 from .prepare import numericalize_pairs
 from .subwords import is_subword_dict
 from .translator import Translator
-from .utils import available_device
+from .utils import usable_device
 
 
 @torch.no_grad()
@@ -41,6 +41,7 @@ def evaluate_loss(model: nn.Module, batches: Iterable, device: torch.device | st
     The default ratio 0 makes the model read its own predictions, as when translating.
     """
     check_batches(batches)
+    device = usable_device(device)
     model.eval()
     compute_loss = engine.loss if fast else type(model).loss
     total = tokens = 0
@@ -67,6 +68,7 @@ def sentence_nll(model: nn.Module, batches: Iterable, device: torch.device | str
     rounding; per sentence, it can be resampled (`seq2seq_lib.significance`).
     """
     check_batches(batches)
+    device = usable_device(device)
     model.eval()
     sums, counts = [], []
     for batch in progress_bar(batches, progress, "nll"):
@@ -122,7 +124,7 @@ def _check_options(split: str, beam_size: int, device: torch.device | str) -> to
     if split not in ("train", "val", "test"):
         raise ValueError(f"Unknown split {split!r}; use 'val' or 'test'.")
     check_decode_options(beam_size)
-    return available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
+    return usable_device(device)
 
 
 def _evaluate(checkpoint: dict, source: dict, split: str, beam_size: int, bleu: bool, device: torch.device,

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .config import PRECISION_CHOICES
+from .utils import DEVICE_FIX, DeviceError
 
 CHOICES = PRECISION_CHOICES
 PRECISIONS = tuple(choice for choice in CHOICES if choice != "auto")  # what "auto" resolves to
@@ -43,6 +44,8 @@ def _cuda_native_bf16() -> bool:
 @functools.cache
 def _bf16_probe(kind: str) -> str | None:
     """None if a bf16 LSTM forward and backward run on this device type, else torch's reason."""
+    if kind == "cuda" and not torch.cuda.is_available():
+        return "this machine has no CUDA GPU"
     if kind == "cuda" and not _cuda_native_bf16():
         return "this GPU has no native bf16 (it needs compute capability 8.0, e.g. an A100; a T4 lacks it)"
     try:
@@ -57,13 +60,21 @@ def _bf16_probe(kind: str) -> str | None:
     return None
 
 
+def _device_kind(device: torch.device | str) -> str:
+    """The device's type ("cpu", "cuda", ...), or a DeviceError for a name torch does not know."""
+    try:
+        return torch.device(device).type
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f"Unknown device {device!r} (use 'cpu', 'cuda' or 'mps')", DEVICE_FIX) from error
+
+
 def bf16_support(device: torch.device | str) -> str | None:
     """None where bf16 autocast runs an LSTM on `device`, else why not (tried once per process).
 
     >>> bf16_support("mps")
     'bf16 autocast is tried here only on CPU and CUDA devices, not mps'
     """
-    kind = torch.device(device).type
+    kind = _device_kind(device)
     if kind not in ("cpu", "cuda"):
         return f"bf16 autocast is tried here only on CPU and CUDA devices, not {kind}"
     if kind == "cpu":
@@ -100,7 +111,7 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     """
     if precision not in CHOICES:
         raise ValueError(f"precision must be one of {', '.join(CHOICES)}, got {precision!r}.")
-    kind = torch.device(device).type
+    kind = _device_kind(device)
     if precision == "auto":
         return "bf16" if kind == "cpu" and _native_bf16_cpu() and bf16_support("cpu") is None else "fp32"
     if precision == "fp16" and kind != "cuda":
@@ -119,7 +130,7 @@ def tf32_matmuls(device: torch.device | str) -> Iterator[None]:
     TF32 keeps fp32's range with a 10-bit mantissa in the products, several times strict fp32's
     throughput; the setting is restored on exit, so comparisons made later stay strict fp32.
     """
-    if torch.device(device).type != "cuda":
+    if _device_kind(device) != "cuda":
         yield
         return
     before = torch.backends.cuda.matmul.allow_tf32
@@ -135,10 +146,11 @@ def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractC
     if precision not in PRECISIONS:
         raise ValueError(f"autocast needs a resolved precision {PRECISIONS}, got {precision!r}; "
                          "pass it through resolve_precision first.")
+    kind = _device_kind(device)  # a misspelt device fails here, not when the block is entered
     if precision == "fp32":
         return tf32_matmuls(device)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float16
-    return torch.autocast(torch.device(device).type, dtype=dtype)
+    return torch.autocast(kind, dtype=dtype)
 
 
 def make_scaler(device: torch.device | str, precision: str) -> torch.amp.GradScaler | None:

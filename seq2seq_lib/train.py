@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from . import fast as engine
 from .averaging import epoch_name
-from .batching import check_batches, progress_bar
+from .batching import check_batch_object, check_batches, progress_bar
 from .checkpoint import ModelSpec, check_compatible, load_checkpoint, save_checkpoint, set_rng_state
 from .config import TrainConfig
 from .evaluation import evaluate_loss
@@ -33,7 +33,7 @@ from .history import History
 from .metrics import perplexity
 from .precision import PRECISIONS, autocast, make_scaler, resolve_precision, tf32_matmuls
 from .runs import BEST, LAST
-from .utils import set_seed
+from .utils import set_seed, usable_device
 
 
 class NonFiniteLossError(RuntimeError):
@@ -99,6 +99,7 @@ class StepOptions:
     scaler: torch.amp.GradScaler | None = None  # fp16 only
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "device", usable_device(self.device))  # frozen: set once, here
         if not (isinstance(self.clip, (int, float)) and self.clip > 0):
             raise ValueError(f"clip must be a number > 0 (the largest gradient norm), got {self.clip!r}.")
         if not (isinstance(self.teacher_forcing_ratio, (int, float)) and 0 <= self.teacher_forcing_ratio <= 1):
@@ -110,7 +111,7 @@ class StepOptions:
     @classmethod
     def from_config(cls, train_config: TrainConfig, device: torch.device | str) -> "StepOptions":
         """The options `fit` uses: the config's clip, ratio and engine flag, its precision resolved for `device`."""
-        device = torch.device(device)
+        device = usable_device(device)
         precision = resolve_precision(train_config.precision, device)
         return cls(device, train_config.clip, train_config.teacher_forcing_ratio, precision, train_config.fast,
                    make_scaler(device, precision))
@@ -124,6 +125,10 @@ def make_optimizer(model: nn.Module, lr: float, fast: bool = True) -> torch.opti
 def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, options: StepOptions,
                criterion: nn.Module | None = None) -> tuple[float, int]:
     """One optimisation step on a batch -> (mean loss per target token, number of target tokens)."""
+    check_batch_object(batch)
+    if not isinstance(options, StepOptions):
+        raise TypeError(f"options must be a StepOptions, got {type(options).__name__}; build it with "
+                        "StepOptions(device) or StepOptions.from_config(train_config, device).")
     device = options.device
     src, trg = batch.src.to(device, non_blocking=True), batch.trg.to(device, non_blocking=True)  # (S, B), (T, B)
     src_lengths = getattr(batch, "src_lengths", None)

@@ -22,6 +22,7 @@ from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint,
 from .decode import beam_search, check_decode_options, greedy_decode, has_attention
 from .fields import Field, check_sentence
 from .precision import autocast, resolve_precision
+from .utils import usable_device
 
 DEFAULT_MAX_SRC_LEN = 100
 
@@ -69,7 +70,7 @@ class Translator:
                                  "(Translator.from_checkpoint restores both).")
         if isinstance(max_src_len, bool) or not isinstance(max_src_len, int) or max_src_len < 1:
             raise ValueError(f"max_src_len must be an integer >= 1, got {max_src_len!r}.")
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.device = usable_device(device) if device is not None else next(model.parameters()).device
         self.precision = resolve_precision(precision, self.device)  # "bf16": ~4x faster batches on CPUs with AMX
         self.model = model.to(self.device)  # decoding switches to eval mode itself
         self.fast = bool(fast)

@@ -62,6 +62,8 @@ def available_device(name: str | torch.device, fix: str) -> torch.device:
     except (RuntimeError, TypeError) as error:
         raise DeviceError(f"Unknown device {name!r} (use one of {DEVICE_KINDS}, optionally with an index "
                           "such as 'cuda:0')", fix) from error
+    if device.type == "meta":  # shapes without data: always there (tests use it to follow tensors' moves)
+        return device
     if device.type not in DEVICE_KINDS:
         raise DeviceError(f"Device type {device.type!r} is not supported (use one of {DEVICE_KINDS})", fix)
     available = {"cuda": torch.cuda.is_available(), "mps": _mps_available(), "cpu": True}[device.type]
@@ -72,6 +74,18 @@ def available_device(name: str | torch.device, fix: str) -> torch.device:
         raise DeviceError(f"Device {str(name)!r} was asked for but is not available here (no "
                           f"{'CUDA GPU' if device.type == 'cuda' else 'Apple MPS'} found)", fix)
     return device
+
+
+DEVICE_FIX = "pass device='cpu' (or utils.get_device() for the best available)."
+
+
+def usable_device(device: str | torch.device) -> torch.device:
+    """`device` as a torch.device that exists on this machine, else a DeviceError that says how to fix it.
+
+    >>> usable_device("cpu")
+    device(type='cpu')
+    """
+    return available_device(device, DEVICE_FIX)
 
 
 def get_device(prefer: str | None = None, verbose: bool = True) -> torch.device:

@@ -8,6 +8,7 @@ import torch
 
 from seq2seq_lib import precision
 from seq2seq_lib.precision import PrecisionUnavailableError, autocast, bf16_support, resolve_precision
+from seq2seq_lib.utils import DeviceError
 
 AVX2_LAPTOP = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
 
@@ -100,3 +101,18 @@ def test_on_an_avx2_cpu_the_command_line_refuses_bf16_before_writing_anything(tm
     assert done.returncode == 2, done.stderr
     assert "bf16' cannot run here" in done.stderr and "use --precision fp32" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("call", [lambda: resolve_precision("auto", "gpu"), lambda: precision.bf16_support("gpu"),
+                                  lambda: precision.autocast("gpu", "fp32")], ids=["resolve", "bf16_support", "autocast"])
+def test_a_misspelt_device_names_the_fix(call):
+    with pytest.raises(DeviceError, match="Unknown device 'gpu'.*device='cpu'"):
+        call()
+
+
+def test_bf16_on_cuda_without_a_gpu_says_there_is_no_gpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    precision._bf16_probe.cache_clear()
+    with pytest.raises(PrecisionUnavailableError, match="this machine has no CUDA GPU"):
+        resolve_precision("bf16", "cuda")
+    precision._bf16_probe.cache_clear()

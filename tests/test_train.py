@@ -337,3 +337,42 @@ def test_set_seed_reproduces_and_validates():
     assert torch.equal(first[0], torch.rand(3)) and first[1:] == (np.random.rand(), random.random())
     with pytest.raises(ValueError, match="seed must be an integer"):
         set_seed(-1)
+
+
+# ---------------------------------------------------------------- bad input a learner is likely to give
+
+
+@pytest.mark.parametrize("device, message", [("gpu", "Unknown device 'gpu'"), ("cuda", "no CUDA GPU found")])
+def test_a_device_that_is_not_here_names_the_fix_everywhere_it_is_taken(device, message, monkeypatch):
+    from seq2seq_lib.translator import Translator
+    from seq2seq_lib.fields import Field
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    fields = (Field("de"), Field("en"))
+    for field in fields:
+        field.vocab = VOCAB
+    calls = {"StepOptions": lambda: StepOptions(device),
+             "evaluate_loss": lambda: evaluate_loss(new_model(), iterators()[1], device),
+             "BucketIterator": lambda: BucketIterator(copy_examples(4, 0), 2, PAD, device=device),
+             "Translator": lambda: Translator(new_model(), *fields, device=device)}
+    for name, call in calls.items():
+        with pytest.raises(ValueError, match=f"{message}.*pass device='cpu'"):
+            call()
+
+
+def test_batches_given_as_tuples_are_refused_with_the_way_to_make_batches():
+    src, trg = torch.full((4, 2), 5), torch.full((5, 2), 6)
+    optimizer = torch.optim.Adam(new_model().parameters())
+    with pytest.raises(TypeError, match="must be a Batch with .src .* BucketIterator"):
+        train_step(new_model(), (src, trg), optimizer, TEACHER_FORCED)
+    with pytest.raises(TypeError, match=r"batches\[0\] must be a Batch"):
+        evaluate_loss(new_model(), [(src, trg)], CPU)
+    with pytest.raises(TypeError, match="options must be a StepOptions"):
+        train_step(new_model(), next(iter(iterators()[0])), optimizer, "cpu")
+
+
+def test_sentence_pairs_where_ids_are_expected_name_numericalize_pairs():
+    with pytest.raises(TypeError, match="pairs of integer ids.*numericalize_pairs"):
+        BucketIterator([("Ein Hund.", "A dog.")], 2, PAD)
+    with pytest.raises(TypeError, match="pad_idx must be the id of <pad>"):
+        BucketIterator(copy_examples(4, 0), 2, "<pad>")

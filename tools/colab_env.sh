@@ -12,8 +12,8 @@
 #
 # Usage: bash tools/colab_env.sh [extra pytest arguments]
 # Environment: PYTHON (interpreter for the venv, default python3), COLAB_VENV (default .venv-colab),
-# COLAB_TORCH (default torch==2.13.0; any torch 2 CPU build your index has, e.g. torch==2.11.0 from
-# PyTorch's CPU index via PIP_EXTRA_INDEX_URL; a build that needs CUDA libraries is refused),
+# COLAB_TORCH (default torch==2.13.0; any torch 2 CPU build: where the plain index has only a CUDA
+# build, as PyPI has for Linux, it comes from COLAB_CPU_INDEX, default PyTorch's CPU index),
 # SEQ2SEQ_DATA_DIR (Multi30k files; defaults to ../shared/data/multi30k if present).
 # Exits non-zero if the environment cannot be built or a test fails or is skipped.
 set -euo pipefail
@@ -30,6 +30,25 @@ PINNED=("$TORCH" "ipykernel==6.17.1" "ipython==7.34.0" "jupyter_client==7.4.9" "
 SHIPPED=("numpy" "matplotlib" "tqdm" "spacy" "requests" "safetensors")
 # What runs the notebooks and the tests (Colab has nbformat, nbclient and pytest as well).
 RUNNERS=("nbformat" "nbclient" "pytest")
+
+CPU_INDEX="${COLAB_CPU_INDEX:-https://download.pytorch.org/whl/cpu}"
+
+# True when installing $TORCH (with any extra pip options given) would bring no CUDA libraries.
+cpu_only_plan() {
+    local plan status
+    plan="$(mktemp -t colab-torch.XXXXXX.json)"
+    status=0
+    "$PY" -m pip install -q --dry-run --report "$plan" "$@" "$TORCH" || status=$?
+    if [ "$status" -eq 0 ]; then
+        "$PY" - "$plan" <<'EOF' || status=$?
+import json, sys
+names = [item["metadata"]["name"].lower() for item in json.load(open(sys.argv[1]))["install"]]
+sys.exit(any(name.startswith("nvidia-") for name in names))
+EOF
+    fi
+    rm -f "$plan"
+    return "$status"
+}
 
 env_works() {
     [ -x "$PY" ] && [ -f "$VENV/colab-packages.json" ] && "$PY" - "${PINNED[@]}" <<'EOF' >/dev/null 2>&1
@@ -50,21 +69,18 @@ else
     rm -rf "$VENV"
     "$PYTHON" -m venv "$VENV"
     "$PY" -m pip install -q --upgrade pip
-    # PyPI's Linux torch wheels pull several GB of CUDA libraries: look before downloading them.
-    torch_plan="$(mktemp -t colab-torch.XXXXXX.json)"
-    "$PY" -m pip install -q --dry-run --report "$torch_plan" "$TORCH"
-    if ! "$PY" - "$torch_plan" <<'EOF'
-import json, sys
-names = [item["metadata"]["name"].lower() for item in json.load(open(sys.argv[1]))["install"]]
-sys.exit(any(name.startswith("nvidia-") for name in names))
-EOF
-    then
-        rm -f "$torch_plan"
-        echo "colab_env: $TORCH resolves to a CUDA build here; set COLAB_TORCH (or an index) to a CPU build" >&2
-        exit 1
+    # PyPI's Linux torch wheels pull several GB of CUDA libraries: look before downloading them, and
+    # where the plain index offers only those, take the CPU build from PyTorch's own CPU index.
+    torch_source=()
+    if ! cpu_only_plan; then
+        torch_source=(--extra-index-url "$CPU_INDEX")
+        if ! cpu_only_plan "${torch_source[@]}"; then
+            echo "colab_env: $TORCH resolves to a CUDA build here, also with $CPU_INDEX; set COLAB_TORCH (or an index) to a CPU build" >&2
+            exit 1
+        fi
+        echo "colab_env: $TORCH from $CPU_INDEX (the plain index offers a CUDA build only)"
     fi
-    rm -f "$torch_plan"
-    "$PY" -m pip install -q "${PINNED[@]}" "${SHIPPED[@]}" "${RUNNERS[@]}"
+    "$PY" -m pip install -q ${torch_source[@]+"${torch_source[@]}"} "${PINNED[@]}" "${SHIPPED[@]}" "${RUNNERS[@]}"
     # What "Colab ships" means for the check: every distribution in the venv before our install.
     "$PY" - "$VENV/colab-packages.json" <<'EOF'
 import json, re, sys

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import FORMAT as CHECKPOINT_FORMAT
-from ..utils import available_device
+from ..utils import usable_device
 
 FOLDER = Path(__file__).resolve().parent
 MANIFEST = "manifest.json"
@@ -96,7 +96,7 @@ def load_pretrained(name: str, device: torch.device | str = "cpu",
     if not isinstance(name, str) or name not in models:
         names = ", ".join(repr(n) for n in sorted(models)) or "none (the package was installed without them)"
         raise PretrainedError(f"No pretrained model named {name!r}; available: {names}.")
-    device = available_device(device, "pass device='cpu' (or utils.get_device() for the best available).")
+    device = usable_device(device)
     contents = _verified_bytes(folder, name, models[name]["files"])
     config = json.loads(contents[CONFIG].decode("utf-8"))
     if config.get("format") != FORMAT:
