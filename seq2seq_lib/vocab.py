@@ -72,6 +72,9 @@ class Vocab:
         return len(self.itos)
 
     def __getitem__(self, token: str) -> int:
+        if not isinstance(token, str):  # vocab[5] would otherwise be the <unk> id, silently
+            raise TypeError(f"vocab[...] takes a token (a string) and gives its id, got {token!r}; for the token "
+                            f"of an id use vocab.itos[id] (or lookup_tokens for many).")
         return self.stoi.get(token, self.unk_index)
 
     def __contains__(self, token: object) -> bool:
@@ -88,12 +91,20 @@ class Vocab:
         if isinstance(tokens, str):
             raise TypeError("lookup_indices takes a list of tokens, not a string; "
                             "use vocab[token] for one token.")
-        return [self.stoi.get(token, self.unk_index) for token in tokens]
+        ids = [self.stoi.get(token, self.unk_index) if isinstance(token, str) else None for token in tokens]
+        if None in ids:
+            raise TypeError(f"lookup_indices takes a flat list of tokens (strings), got {tokens[ids.index(None)]!r} "
+                            "among them; for a list of sentences, look each one up in turn.")
+        return ids
 
     def lookup_tokens(self, indices: Iterable[int]) -> list[str]:
         """Tokens of ids; an id outside the vocabulary raises IndexError naming it."""
+        if isinstance(indices, str):
+            raise TypeError(f"lookup_tokens takes a list of ids, not the string {indices!r}.")
         tokens = []
         for index in indices:
+            if isinstance(index, (str, float)) or getattr(index, "is_floating_point", lambda: False)():
+                raise TypeError(f"lookup_tokens takes integer ids, got {index!r}.")
             index = int(index)
             if not 0 <= index < len(self.itos):
                 raise IndexError(f"Id {index} is outside this vocabulary of {len(self.itos)} entries; "

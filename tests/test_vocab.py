@@ -258,3 +258,13 @@ def test_multi30k_vocabulary_sizes_with_min_freq_2(multi30k_full):
 def test_multi30k_most_frequent_tokens(multi30k_full):
     assert multi30k_full.trg_field.vocab.itos[4:8] == ["a", ".", "in", "the"]
     assert multi30k_full.src_field.vocab.itos[4:6] == [".", "ein"]
+
+
+def test_an_id_where_a_token_belongs_is_refused_not_read_as_unknown():
+    vocab = Vocab.build(CORPUS)
+    with pytest.raises(TypeError, match=r"vocab\[...\] takes a token.*vocab.itos\[id\]"):
+        vocab[5]
+    with pytest.raises(TypeError, match="flat list of tokens"):
+        vocab.lookup_indices([["a", "dog"]])
+    with pytest.raises(TypeError, match="not the string '23'"):
+        vocab.lookup_tokens("23")

@@ -133,3 +133,13 @@ def test_top_tokens_refuses_logits_in_place_of_probabilities(logits):
         top_tokens(logits, ITOS, 3)
     with pytest.raises(ValueError, match="target vocabulary"):
         top_tokens(next_token_probs(logits), ITOS[:-1], 3)
+
+
+def test_a_vocab_stands_for_its_itos():
+    from seq2seq_lib.vocab import Vocab
+
+    vocab = Vocab(["<unk>", "a", "two"])
+    assert top_tokens(torch.tensor([0.1, 0.6, 0.3]), vocab, 2) == top_tokens(torch.tensor([0.1, 0.6, 0.3]),
+                                                                               vocab.itos, 2)
+    assert next_token_view(torch.tensor([0.0, 2.0, 1.0]), vocab) == next_token_view(torch.tensor([0.0, 2.0, 1.0]),
+                                                                                    vocab.itos)

@@ -13,6 +13,8 @@ from numbers import Integral, Real
 import torch
 from torch import Tensor
 
+from ..vocab import Vocab
+
 MAX_ROWS = 12
 BAR_WIDTH = 40
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -85,13 +87,18 @@ def _check_probs(probs: object) -> Tensor:
     return probs
 
 
+def _as_itos(itos: Sequence[str] | Vocab) -> Sequence[str]:
+    """A Vocab stands for its itos (its tokens in id order)."""
+    return itos.itos if isinstance(itos, Vocab) else itos
+
+
 def top_tokens(probs: Tensor, itos: Sequence[str], k: int) -> list[tuple[str, int, float]]:
     """The k most likely (token, id, probability), most likely first; equal probabilities in id order.
 
     >>> top_tokens(torch.tensor([0.1, 0.6, 0.3]), ["a", "dog", "runs"], 2)
     [('dog', 1, 0.6), ('runs', 2, 0.3)]
     """
-    probs = _check_probs(probs)
+    probs, itos = _check_probs(probs), _as_itos(itos)
     if len(itos) != probs.numel():
         raise ValueError(f"itos has {len(itos)} tokens but probs has {probs.numel()} entries; "
                          "use the target vocabulary's itos (trg_field.vocab.itos).")
@@ -153,7 +160,7 @@ def next_token_view(logits: Tensor, itos: Sequence[str], temperature: float = 1.
     a    1  ███████▎     73.11%
     two  2  ██▊          26.89%
     """
-    logits = _check_logits(logits)
+    logits, itos = _check_logits(logits), _as_itos(itos)
     if len(itos) != logits.numel():
         raise ValueError(f"itos has {len(itos)} tokens but the logits have {logits.numel()}; "
                          "use the target vocabulary's itos (trg_field.vocab.itos).")
