@@ -121,6 +121,10 @@ class Field:
         vocab = self._require_vocab()
         if len(id_lists) == 0:
             raise ValueError("Cannot pad an empty batch; pass at least one sequence.")
+        for ids in id_lists[:1]:  # the rest were made the same way
+            if isinstance(ids, (int, str)) or not all(isinstance(i, int) or getattr(i, "ndim", 1) == 0 for i in ids):
+                raise TypeError(f"pad takes a list of id lists, one per sentence (from numericalize), got {ids!r} "
+                                "as its first item; for one sentence pass [ids], for text use process(texts).")
         lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)
         batch = torch.full((int(lengths.max()), len(id_lists)), vocab[self.pad_token], dtype=torch.long)
         for column, ids in enumerate(id_lists):
@@ -137,6 +141,9 @@ class Field:
     def decode(self, ids: Iterable[int]) -> list[str]:
         """Tokens of an id sequence: drops <sos> and <pad>, stops at the first <eos>."""
         vocab = self._require_vocab()
+        if isinstance(ids, torch.Tensor) and ids.dim() != 1:
+            raise ValueError(f"decode takes the ids of one sentence (1-D), got shape {tuple(ids.shape)}; for a "
+                             "(seq_len, batch) tensor use decode_batch.")
         tokens = []
         for token in vocab.lookup_tokens(int(i) for i in ids):
             if token == self.eos_token:
@@ -147,6 +154,9 @@ class Field:
 
     def decode_batch(self, batch: torch.Tensor) -> list[list[str]]:
         """Token lists of every column of a (seq_len, batch) id tensor."""
+        if not isinstance(batch, torch.Tensor):
+            raise TypeError(f"decode_batch takes a (seq_len, batch) tensor, got {type(batch).__name__}; for id "
+                            "lists decode each one: [field.decode(ids) for ids in id_lists].")
         if batch.dim() != 2:
             raise ValueError(f"Expected a (seq_len, batch) tensor, got shape {tuple(batch.shape)}.")
         return [self.decode(column.tolist()) for column in batch.t()]
@@ -158,6 +168,9 @@ class Field:
         >>> Field.detokenize(["a", "dog", ",", "running", "."])
         'a dog, running.'
         """
+        if isinstance(tokens, str):
+            raise TypeError(f"detokenize takes a list of tokens, not the string {tokens[:40]!r}; split it first "
+                            "or pass the tokens that decode gives.")
         text = " ".join(tokens)
         for mark in (" .", " ,", " !", " ?", " ;", " :", " 's", " n't", " )"):
             text = text.replace(mark, mark[1:])

@@ -238,3 +238,15 @@ def test_field_vocab_can_be_swapped_for_a_loaded_one(tmp_path, tiny_field):
 def test_preprocess_many_refuses_a_single_string():
     with pytest.raises(TypeError, match="list of sentences"):
         Field("en").preprocess_many("Dog")  # would otherwise be tokenized letter by letter
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda f: f.pad([2, 5, 3]), TypeError, "a list of id lists.*for one sentence pass \\[ids\\]"),
+    (lambda f: f.pad([["ein", "hund"]]), TypeError, "a list of id lists.*process\\(texts\\)"),
+    (lambda f: f.decode(torch.ones(3, 2, dtype=torch.long)), ValueError, "one sentence \\(1-D\\).*decode_batch"),
+    (lambda f: f.decode_batch([[2, 5, 3]]), TypeError, "takes a \\(seq_len, batch\\) tensor, got list"),
+    (lambda f: f.detokenize("a dog ."), TypeError, "a list of tokens, not the string"),
+], ids=["flat ids", "tokens", "2-D decode", "list to decode_batch", "string to detokenize"])
+def test_the_shape_mistakes_of_ids_name_the_call_to_make(call, error, match, trg_field):
+    with pytest.raises(error, match=match):
+        call(trg_field)
