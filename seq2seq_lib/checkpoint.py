@@ -86,7 +86,7 @@ class ModelSpec:
 
 
 def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, spec: ModelSpec,
-                    train_config: TrainConfig | None = None, epoch: int = 0, history: dict | None = None,
+                    train_config: TrainConfig | None = None, epoch: int = 0, history: Any = None,
                     optimizer: torch.optim.Optimizer | None = None, scaler: Any = None,
                     extra: dict | None = None) -> Path:
     """Write a checkpoint atomically to `path` and return it; `epoch` counts completed epochs.
@@ -98,6 +98,12 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, spec: ModelSpe
         raise ValueError(f"spec must be a ModelSpec(model_config, src_vocab, trg_vocab, data_config), "
                          f"got {type(spec).__name__}.")
     _check_vocab_sizes(model, spec.src_vocab, spec.trg_vocab)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise ValueError(f"epoch must be the number of completed epochs (an integer >= 0), got {epoch!r}.")
+    if hasattr(history, "to_dict"):  # the History that fit returns
+        history = history.to_dict()
+    if history is not None and not isinstance(history, dict):
+        raise TypeError(f"history must be a History (what fit returns) or its to_dict(), got {type(history).__name__}.")
     val_losses = [loss for loss in (history or {}).get("val_loss") or [] if loss == loss]  # NaN: not measured
     checkpoint = {
         "format": FORMAT,
@@ -186,8 +192,21 @@ def _vocab_size(vocab: Any) -> int | None:
     return len(vocab["itos"]) if isinstance(vocab, dict) else len(vocab)
 
 
+def _check_loaded(checkpoint: Any, function: str) -> None:
+    """`checkpoint` must be the dict `load_checkpoint` returns, not its path."""
+    if isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(f"{function} takes the checkpoint load_checkpoint returns, not a path: "
+                        f"{function}(load_checkpoint({str(checkpoint)!r})).")
+    if not isinstance(checkpoint, dict) or "model_state" not in checkpoint:
+        raise TypeError(f"{function} takes the dict load_checkpoint(path) returns, got {type(checkpoint).__name__}.")
+
+
 def check_compatible(checkpoint: dict, spec: ModelSpec) -> None:
     """Raise CheckpointError naming each way `checkpoint` differs from `spec`'s configs and vocabularies."""
+    _check_loaded(checkpoint, "check_compatible")
+    if not isinstance(spec, ModelSpec):
+        raise TypeError(f"spec must be a ModelSpec(model_config, src_vocab, trg_vocab, data_config), "
+                        f"got {type(spec).__name__}.")
     problems = []
     for name, config in (("model_config", spec.model_config), ("data_config", spec.data_config)):
         saved = checkpoint.get(name)
@@ -214,6 +233,7 @@ def check_compatible(checkpoint: dict, spec: ModelSpec) -> None:
 
 def model_from_checkpoint(checkpoint: dict, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model described by `checkpoint` (plain or attention) and load its weights."""
+    _check_loaded(checkpoint, "model_from_checkpoint")
     config = ModelConfig(**checkpoint["model_config"])
     sizes = (_vocab_size(checkpoint["src_vocab"]), _vocab_size(checkpoint["trg_vocab"]))
     if None in sizes:
@@ -230,6 +250,7 @@ def vocabs_from_checkpoint(checkpoint: dict) -> tuple[Any, Any]:
     """The (src_vocab, trg_vocab) stored in `checkpoint`, as `Vocab` objects (`SubwordVocab` for subwords)."""
     from .subwords import vocab_from_dict
 
+    _check_loaded(checkpoint, "vocabs_from_checkpoint")
     if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
         raise CheckpointError("This checkpoint has no vocabularies; save it with src_vocab= and trg_vocab=.")
     return vocab_from_dict(checkpoint["src_vocab"]), vocab_from_dict(checkpoint["trg_vocab"])

@@ -111,6 +111,9 @@ class Translator:
                     trg_lang: str = "en", max_src_len: int = DEFAULT_MAX_SRC_LEN, precision: str = "fp32",
                     fast: bool = True, where: str = "This checkpoint") -> "Translator":
         """`from_checkpoint` for a checkpoint already read with `load_checkpoint`."""
+        if not isinstance(checkpoint, dict):
+            raise TypeError(f"from_loaded takes the dict load_checkpoint returns, got {type(checkpoint).__name__}; "
+                            "for a file use Translator.from_checkpoint(path).")
         if checkpoint.get("src_vocab") is None or checkpoint.get("trg_vocab") is None:
             raise CheckpointError(f"{where} has no vocabularies, so its ids cannot be turned back into "
                                   "words. Use a checkpoint written by fit(), or save one with "

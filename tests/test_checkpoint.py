@@ -168,3 +168,25 @@ def test_saving_vocabularies_that_do_not_fit_the_model_is_refused(tmp_path, side
                                               rf"is built for {size}.*vocabularies the model was built with"):
         save_checkpoint(tmp_path / "best.pt", model=model, spec=spec)
     assert list(tmp_path.iterdir()) == []  # nothing written, not even a temp file
+
+
+def test_a_path_where_the_loaded_checkpoint_belongs_names_load_checkpoint(tmp_path):
+    from seq2seq_lib.translator import Translator
+
+    path = tmp_path / "best.pt"
+    for call in (model_from_checkpoint, vocabs_from_checkpoint, lambda p: check_compatible(p, None)):
+        with pytest.raises(TypeError, match=r"not a path: \w+\(load_checkpoint\("):
+            call(path)
+    with pytest.raises(TypeError, match=r"Translator.from_checkpoint\(path\)"):
+        Translator.from_loaded(str(path))
+
+
+def test_save_checkpoint_takes_the_history_fit_returns_and_refuses_a_bad_epoch(tmp_path):
+    from seq2seq_lib.history import History
+
+    model, spec = trained_parts()[0], SPEC
+    history = History(train_loss=[2.0], val_loss=[1.5], val_loss_free_running=[1.8])
+    saved = load_checkpoint(save_checkpoint(tmp_path / "a.pt", model=model, spec=spec, epoch=1, history=history))
+    assert saved["history"] == history.to_dict() and saved["best_val_loss"] == 1.5
+    with pytest.raises(ValueError, match="epoch must be the number of completed epochs"):
+        save_checkpoint(tmp_path / "b.pt", model=model, spec=spec, epoch="x")
