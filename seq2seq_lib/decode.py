@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import fast as engine
+from .models.seq2seq import check_lengths
 
 
 class Decoded(NamedTuple):
@@ -98,7 +99,7 @@ def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: i
         raise ValueError(f"src must be a non-empty LongTensor shaped (seq_len, batch), got "
                          f"{getattr(src, 'dtype', type(src))} {tuple(getattr(src, 'shape', ()))}; "
                          "use Field.process(sentences) (or .t() a (batch, seq_len) tensor).")
-    _check_lengths_type(src, src_lengths)
+    check_lengths(src, src_lengths)
     check_decode_options(max_len=max_len)
     vocab_size = model.decoder.vocab_size
     for name, idx in (("sos_idx", sos_idx), ("eos_idx", eos_idx)):
@@ -106,20 +107,6 @@ def _check(model: nn.Module, src: Tensor, src_lengths: Tensor | None, max_len: i
             raise ValueError(f"{name} must be a token id in [0, {vocab_size}), got {idx!r}; "
                              "take it from the target vocabulary, e.g. trg_field.vocab['<eos>'].")
     _check_values(model, src, src_lengths)
-
-
-def _check_lengths_type(src: Tensor, src_lengths: Tensor | None) -> None:
-    """src_lengths is None or an integer tensor of shape (batch,)."""
-    if src_lengths is None:
-        return
-    if not isinstance(src_lengths, Tensor):
-        raise TypeError(f"src_lengths must be a tensor of shape ({src.shape[1]},), got "
-                        f"{type(src_lengths).__name__}; wrap it with torch.tensor(lengths).")
-    if src_lengths.dtype == torch.bool or src_lengths.is_floating_point() or src_lengths.is_complex():
-        raise TypeError(f"src_lengths must hold integers, got {src_lengths.dtype}; use .long().")
-    if tuple(src_lengths.shape) != (src.shape[1],):
-        raise ValueError(f"src_lengths must have shape ({src.shape[1]},), one length per column of src, "
-                         f"got {tuple(src_lengths.shape)}.")
 
 
 def _check_values(model: nn.Module, src: Tensor, src_lengths: Tensor | None) -> None:

@@ -223,3 +223,29 @@ def test_invalid_model_inputs_raise_clear_errors():
         model(src, trg + 100)
     with pytest.raises(ValueError, match="src_lengths"):
         model(src, trg, 0.5, torch.tensor([7, 7]))
+
+
+@pytest.mark.parametrize("compute", ["forward", "loss", "engine"])
+@pytest.mark.parametrize("lengths, ratio, error, match", [
+    ([7, 7, 7, 7], 1.0, TypeError, r"src_lengths must be a tensor of shape \(4,\).*torch.tensor"),
+    (torch.tensor([0, 7, 7, 7]), 1.0, ValueError, r"src_lengths must be in \[1, 7\]"),
+    (torch.tensor([8, 7, 7, 7]), 1.0, ValueError, r"src_lengths must be in \[1, 7\]"),
+    (None, "0.5", ValueError, "teacher_forcing_ratio must be a number in"),
+], ids=["list", "zero", "longer than src", "ratio as text"])
+def test_training_batches_refuse_bad_lengths_and_ratios_before_the_rnn_sees_them(compute, lengths, ratio, error,
+                                                                                 match):
+    from seq2seq_lib import fast
+
+    model, (src, trg) = small_model(), random_pair()
+    call = {"forward": lambda: model(src, trg, ratio, lengths), "loss": lambda: model.loss(src, trg, ratio, lengths),
+            "engine": lambda: fast.loss(model, src, trg, ratio, lengths)}[compute]
+    with pytest.raises(error, match=match):
+        call()
+
+
+def test_a_criterion_that_reads_logits_as_log_probabilities_is_refused():
+    model, (src, trg) = small_model(), random_pair()
+    with pytest.raises(ValueError, match="NLLLoss expects log-probabilities.*CrossEntropyLoss"):
+        model.loss(src, trg, 1.0, criterion=nn.NLLLoss(ignore_index=model.pad_idx))
+    with pytest.raises(TypeError, match="criterion must be a loss module"):
+        model.loss(src, trg, 1.0, criterion="ce")

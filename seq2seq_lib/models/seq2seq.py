@@ -79,11 +79,31 @@ def check_criterion(criterion: Callable | None, pad_idx: int) -> Callable:
     """The criterion, or CrossEntropyLoss(ignore_index=pad_idx) for None; refuses one that scores padding."""
     if criterion is None:
         return nn.CrossEntropyLoss(ignore_index=pad_idx)
+    if not callable(criterion):
+        raise TypeError(f"criterion must be a loss module such as nn.CrossEntropyLoss(ignore_index={pad_idx}), "
+                        f"got {criterion!r}.")
+    if isinstance(criterion, nn.NLLLoss):  # it would read the logits as log-probabilities: a meaningless loss
+        raise ValueError(f"NLLLoss expects log-probabilities, but the model returns logits; use "
+                         f"nn.CrossEntropyLoss(ignore_index={pad_idx}), which is log_softmax and NLLLoss in one.")
     if getattr(criterion, "ignore_index", pad_idx) != pad_idx:
         raise ValueError(f"criterion ignores index {criterion.ignore_index} but the model's pad_idx is "
                          f"{pad_idx}, so padding would count in the loss; use "
                          f"CrossEntropyLoss(ignore_index={pad_idx}).")
     return criterion
+
+
+def check_lengths(src: Tensor, src_lengths: Tensor | None) -> None:
+    """src_lengths is None or an integer tensor of shape (batch,)."""
+    if src_lengths is None:
+        return
+    if not isinstance(src_lengths, Tensor):
+        raise TypeError(f"src_lengths must be a tensor of shape ({src.shape[1]},), got "
+                        f"{type(src_lengths).__name__}; wrap it with torch.tensor(lengths).")
+    if src_lengths.dtype == torch.bool or src_lengths.is_floating_point() or src_lengths.is_complex():
+        raise TypeError(f"src_lengths must hold integers, got {src_lengths.dtype}; use .long().")
+    if tuple(src_lengths.shape) != (src.shape[1],):
+        raise ValueError(f"src_lengths must have shape ({src.shape[1]},), one length per column of src, "
+                         f"got {tuple(src_lengths.shape)}.")
 
 
 def check_batch(model: Seq2Seq, src: Tensor, trg: Tensor, teacher_forcing_ratio: float,
@@ -99,18 +119,27 @@ def check_batch(model: Seq2Seq, src: Tensor, trg: Tensor, teacher_forcing_ratio:
                          "both must be shaped (seq_len, batch) with the same batch.")
     if trg.shape[0] < 2:
         raise ValueError(f"trg needs at least 2 rows (<sos> and one token), got {trg.shape[0]}.")
-    if isinstance(teacher_forcing_ratio, bool) or not 0.0 <= teacher_forcing_ratio <= 1.0:
-        raise ValueError(f"teacher_forcing_ratio must be in [0, 1], got {teacher_forcing_ratio!r}.")
-    if src_lengths is not None and tuple(src_lengths.shape) != (src.shape[1],):
-        raise ValueError(f"src_lengths must have shape ({src.shape[1]},), got {tuple(src_lengths.shape)}.")
+    if 0 in src.shape:
+        raise ValueError(f"src is empty (shape {tuple(src.shape)}); every sentence needs at least <sos> and <eos>.")
+    if (isinstance(teacher_forcing_ratio, bool) or not isinstance(teacher_forcing_ratio, (int, float))
+            or not 0.0 <= teacher_forcing_ratio <= 1.0):
+        raise ValueError(f"teacher_forcing_ratio must be a number in [0, 1], got {teacher_forcing_ratio!r}.")
+    check_lengths(src, src_lengths)
     # one read-back for all four bounds: on a GPU each read waits for the queued work
     checked = [(name, x, size) for name, x, size in (("src", src, model.encoder.embedding.num_embeddings),
                                                      ("trg", trg, model.decoder.vocab_size)) if x.numel()]
-    bounds = torch.stack([b for _, x, _ in checked for b in (x.min(), x.max())]).tolist() if checked else []
+    bounds = [b for _, x, _ in checked for b in (x.min(), x.max())]
+    if src_lengths is not None:
+        bounds += [src_lengths.min().to(src.device, torch.long), src_lengths.max().to(src.device, torch.long)]
+    bounds = torch.stack([b.to(src.device, torch.long) for b in bounds]).tolist() if bounds else []
+    if src_lengths is not None and (bounds[-2] < 1 or bounds[-1] > src.shape[0]):
+        raise ValueError(f"src_lengths must be in [1, {src.shape[0]}] (src has {src.shape[0]} rows), got values "
+                         f"from {bounds[-2]} to {bounds[-1]}; give each sentence's length with <sos> and <eos>, "
+                         "as Field.process returns it.")
     for (name, _, size), low, high in zip(checked, bounds[::2], bounds[1::2]):
         if low < 0 or high >= size:
             raise ValueError(f"{name} holds token ids outside [0, {size}); the model was built for "
                              f"a vocabulary of {size}: numericalize with the same Vocab.")
 
 
-__all__ = ["Seq2Seq", "teacher_forcing_coins", "check_batch", "check_criterion"]
+__all__ = ["Seq2Seq", "teacher_forcing_coins", "check_batch", "check_lengths", "check_criterion"]
