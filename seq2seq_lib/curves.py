@@ -29,6 +29,9 @@ def plot_history(history: History, axes: Any = None) -> Any:
         raise ValueError(f"plot_history needs a History (what fit returns), got {type(history).__name__}.")
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    if not hasattr(axes, "__len__") or len(axes) != 2:
+        raise ValueError("plot_history draws two panels, loss and perplexity: pass two axes, e.g. "
+                         "_, axes = plt.subplots(1, 2), or none to get a new figure.")
     epochs = list(range(1, len(history.train_loss) + 1))
     curves = ((TRAIN_LABEL, history.train_loss, "o-"), (TEACHER_FORCED_LABEL, history.val_loss, "o-"),
               (FREE_RUNNING_LABEL, history.val_loss_free_running, "s--"))

@@ -218,6 +218,9 @@ def plot_padding_mask(batch: object, pad_idx: int, ax: Axes | None = None, title
     """Picture of a (seq_len, batch) id tensor, one column per sentence: tokens blue, `<pad>` orange."""
     if isinstance(pad_idx, bool) or not isinstance(pad_idx, Integral):
         raise TypeError(f"pad_idx must be an integer id (vocab['<pad>'], usually 1), got {pad_idx!r}.")
+    if hasattr(batch, "src") and not hasattr(batch, "shape"):
+        raise TypeError(f"Pass one id tensor, not the {type(batch).__name__}: e.g. plot_padding_mask(batch.src, "
+                        "pad_idx) or batch.trg.")
     if hasattr(batch, "detach"):  # a torch tensor, possibly on a GPU
         batch = batch.detach().cpu().numpy()
     ids = np.asarray(batch)
@@ -242,6 +245,9 @@ def plot_padding_mask(batch: object, pad_idx: int, ax: Axes | None = None, title
 
 def _attention_array(weights: object) -> np.ndarray:
     """(T, S) float array of attention weights from a tensor or array; clear errors otherwise."""
+    if hasattr(weights, "attention") and not hasattr(weights, "shape"):
+        raise TypeError(f"Pass the weights, not the {type(weights).__name__}: e.g. plot_attention("
+                        "translation.attention, translation.source, translation.output_labels).")
     if hasattr(weights, "detach"):  # a torch tensor, possibly on a GPU or in bf16
         weights = weights.detach().float().cpu().numpy()
     array = np.asarray(weights, dtype=float)

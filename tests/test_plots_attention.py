@@ -63,3 +63,24 @@ def test_bad_input_fails_with_a_clear_message(weights, source, output, error, ma
 def test_bad_axes_is_refused():
     with pytest.raises(TypeError, match="Axes"):
         plot_attention(WEIGHTS, SOURCE, OUTPUT, ax="left")
+
+
+def test_whole_objects_where_one_tensor_belongs_name_the_field_to_pass():
+
+    from seq2seq_lib.batching import Batch
+    from seq2seq_lib.curves import plot_history
+    from seq2seq_lib.history import History
+    from seq2seq_lib.plots import plot_padding_mask
+    from seq2seq_lib.translator import Translation
+
+    translation = Translation("a dog", ["a", "dog"], ["<sos>", "hund", "<eos>"], -1.0, True, torch.full((3, 3), 1 / 3))
+    with pytest.raises(TypeError, match=r"plot_attention\(translation.attention, translation.source"):
+        plot_attention(translation, translation.source, translation.output_labels)
+    batch = Batch(torch.ones(3, 2, dtype=torch.long), torch.tensor([3, 3]), torch.ones(2, 2, dtype=torch.long),
+                  torch.tensor([2, 2]))
+    with pytest.raises(TypeError, match=r"plot_padding_mask\(batch.src, pad_idx\)"):
+        plot_padding_mask(batch, 1)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="pass two axes"):
+        plot_history(History(train_loss=[2.0], val_loss=[1.5], val_loss_free_running=[1.8]), ax)
+    plt.close("all")
