@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch.nn.functional as F
 
 from .decode import evaluating
-from .metrics import bleu_token_lists, token_bleu
+from .metrics import bleu_token_lists, check_pairs, token_bleu
 from .translator import Translator
 
 LENGTH_GROUPS = ((1, 8), (9, 12), (13, 16), (17, 20), (21, 10_000))  # German tokens, without <sos>/<eos>
@@ -37,8 +37,7 @@ def _check(translator: object, pairs: object, groups: object) -> None:
     if not isinstance(translator, Translator):
         raise TypeError(f"Expected a Translator, got {type(translator).__name__}; use Translator.from_checkpoint "
                         "or Translator.from_pretrained.")
-    if isinstance(pairs, str) or not isinstance(pairs, Sequence) or not pairs:
-        raise ValueError("pairs must be a non-empty list of (German, English) pairs, e.g. load_multi30k('test').")
+    check_pairs(pairs)
     bounds = list(groups) if isinstance(groups, Sequence) else []
     if not bounds or any(not (isinstance(g, tuple) and len(g) == 2 and 1 <= g[0] <= g[1]) for g in bounds) or any(
             a[1] + 1 != b[0] for a, b in zip(bounds, bounds[1:])):
@@ -53,6 +52,8 @@ def scores_by_length(translator: Translator, pairs: Sequence[tuple[str, str]],
     Sentences shorter or longer than every group are left out.
     """
     _check(translator, pairs, groups)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}.")
     src_field, trg_field = translator.src_field, translator.trg_field
     lengths = [len(src_field.preprocess(german)) for german, _ in pairs]
     member = [next((i for i, (low, high) in enumerate(groups) if low <= n <= high), None) for n in lengths]

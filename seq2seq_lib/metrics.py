@@ -220,6 +220,17 @@ class BleuReport:
                 f"token BLEU {self.token_bleu:.2f} | {len(self.hypotheses)} sentences, beam {self.beam_size}")
 
 
+def check_pairs(pairs: object) -> None:
+    """`pairs` is a non-empty list of (source, reference) sentence pairs, as load_multi30k returns them."""
+    if isinstance(pairs, str) or not isinstance(pairs, Sequence) or len(pairs) == 0:
+        raise ValueError("pairs must be a non-empty list of (source, reference) string pairs, "
+                         "e.g. prepared.pairs['test'] or load_multi30k('test').")
+    bad = next((p for p in pairs if not (isinstance(p, (tuple, list)) and len(p) == 2
+                                         and all(isinstance(side, str) for side in p))), None)
+    if bad is not None:
+        raise ValueError(f"Every entry of pairs must be a (source, reference) pair of strings, got {bad!r:.80}.")
+
+
 def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: int = 1,
                   batch_size: int = 256, max_len: int = 50, length_penalty: float = 1.0,
                   src_field: Any = None, trg_field: Any = None) -> BleuReport:
@@ -236,11 +247,7 @@ def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: 
             raise TypeError(f"evaluate_bleu takes a Translator, or a model with src_field= and trg_field=; "
                             f"got {type(translator).__name__} without fields.")
         translator = Translator(translator, src_field, trg_field)
-    if isinstance(pairs, str) or not isinstance(pairs, Sequence) or len(pairs) == 0:
-        raise ValueError("pairs must be a non-empty list of (source, reference) string pairs, "
-                         "e.g. prepared.pairs['test'].")
-    if not all(isinstance(p, (tuple, list)) and len(p) == 2 for p in pairs):
-        raise ValueError("Every entry of pairs must be a (source, reference) pair of strings.")
+    check_pairs(pairs)
     sources, references = [p[0] for p in pairs], [p[1] for p in pairs]
     results = translator.translate_batch(sources, beam_size, max_len, length_penalty, batch_size)
     hypotheses = [r.text for r in results]

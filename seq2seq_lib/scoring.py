@@ -28,7 +28,7 @@ from . import significance as sig
 from .batching import BucketIterator
 from .evaluation import sentence_nll
 from .fields import Field
-from .metrics import bleu_token_lists
+from .metrics import bleu_token_lists, check_pairs
 from .models import count_parameters
 from .prepare import numericalize_pairs
 from .pretrained import available
@@ -141,6 +141,11 @@ def score_models(models: list[str], pairs: list[tuple[str, str]], beams: tuple[i
     Rows compare with the baseline (default: the first model) decoded alike; with `all_pairs`,
     report["pairs"] holds every ordered pair of models. `test_set` names `pairs` in the report.
     """
+    if isinstance(models, str) or not isinstance(models, (list, tuple)) or not models:
+        raise ScoringError(f"models must be a non-empty list such as ['classic', 'attention'], got {models!r}.")
+    if isinstance(beams, int) and not isinstance(beams, bool):
+        beams = (beams,)
+    check_pairs(pairs)
     specs = [parse_model(spec) for spec in models]
     labels = [label for label, _ in specs]
     if len(set(labels)) != len(labels):

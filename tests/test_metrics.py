@@ -129,3 +129,14 @@ def test_chrf_credits_partly_right_words_and_names_its_settings():
     assert partial.signature.startswith("nrefs:1|case:lc") and "nc:6" in partial.signature
     with pytest.raises(TypeError, match="wrap a single sentence in a list"):
         chrf("a dog", ["a dog"])
+
+
+@pytest.mark.parametrize("pairs, match", [
+    ("Ein Hund.", "non-empty list"), ([], "non-empty list"), ([("Ein Hund.",)], "pair of strings"),
+    ([("Ein Hund.", ["a", "dog"])], "pair of strings"),
+], ids=["a string", "empty", "one side", "tokens as reference"])
+def test_sentence_pairs_are_checked_with_the_shape_they_need(pairs, match):
+    from seq2seq_lib.metrics import check_pairs
+
+    with pytest.raises(ValueError, match=match):
+        check_pairs(pairs)

@@ -150,3 +150,10 @@ def test_the_full_test_set_reproduces_the_documented_scores_of_the_shipped_model
         assert f"{row['sacrebleu']['value']:.2f}" == expected["sacreBLEU greedy"]
         assert f"{row['chrf']['value']:.2f}" == expected["chrF greedy"]
         assert f"{row['perplexity_teacher_forced']['value']:.2f}" == expected["test ppl (teacher-forced)"]
+
+
+def test_one_model_name_where_a_list_belongs_is_refused():
+    from seq2seq_lib.scoring import ScoringError, score_models
+
+    with pytest.raises(ScoringError, match=r"models must be a non-empty list such as \['classic', 'attention'\]"):
+        score_models("classic", [("Ein Hund.", "A dog.")])
