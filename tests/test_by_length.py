@@ -64,9 +64,6 @@ def test_a_model_without_fields_or_no_pairs_is_refused(translator):
 
 @pytest.mark.parametrize("batch_size", [0, -1, 2.5])
 def test_a_batch_size_below_one_is_refused(batch_size):
-    from seq2seq_lib.by_length import scores_by_length
-    from seq2seq_lib.translator import Translator
-
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
         scores_by_length(Translator.from_pretrained("attention"), [("Ein Hund läuft.", "A dog runs.")],
                          batch_size=batch_size)
