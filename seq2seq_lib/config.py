@@ -10,6 +10,7 @@ never by mutating a config, so a checkpoint's config always describes its model.
 """
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import asdict, dataclass, field, replace
 
@@ -23,6 +24,15 @@ PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # "auto" picks what runs a
 def _check(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+def _is_number(value: object) -> bool:
+    """A finite real number that is not a bool (True would pass for 1)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -121,17 +131,20 @@ class TrainConfig:
                and self.warmup_steps >= 0,
                f"warmup_steps must be an integer >= 0, got {self.warmup_steps!r}; 0 keeps the epoch schedule.")
         _check(isinstance(self.fast, bool), f"fast must be True or False, got {self.fast!r}.")
-        _check(isinstance(self.epochs, int) and self.epochs >= 1,
+        _check(_is_count(self.epochs) and self.epochs >= 1,
                f"epochs must be an integer >= 1, got {self.epochs!r}.")
-        _check(self.lr > 0, f"lr must be positive, got {self.lr!r}.")
+        _check(_is_number(self.lr) and self.lr > 0, f"lr must be a positive number, got {self.lr!r}.")
+        _check(_is_count(self.seed) and 0 <= self.seed < 2**32,
+               f"seed must be an integer in [0, 2**32), got {self.seed!r}.")
         _check(isinstance(self.lr_decay, (int, float)) and 0.0 < self.lr_decay <= 1.0,
                f"lr_decay must be in (0, 1], got {self.lr_decay!r}; 1.0 keeps the rate constant, "
                "0.5 halves it every epoch.")
         _check(isinstance(self.lr_decay_after, int) and not isinstance(self.lr_decay_after, bool)
                and self.lr_decay_after >= 0,
                f"lr_decay_after must be an integer >= 0 (epochs at the full rate), got {self.lr_decay_after!r}.")
-        _check(self.clip > 0, f"clip must be positive, got {self.clip!r}; 1.0 is the classic value.")
-        _check(0.0 <= self.teacher_forcing_ratio <= 1.0,
+        _check(_is_number(self.clip) and self.clip > 0,
+               f"clip must be a positive number, got {self.clip!r}; 1.0 is the classic value.")
+        _check(_is_number(self.teacher_forcing_ratio) and 0.0 <= self.teacher_forcing_ratio <= 1.0,
                f"teacher_forcing_ratio must be in [0, 1], got {self.teacher_forcing_ratio!r}.")
         _check(self.precision in PRECISION_CHOICES,
                f"precision must be one of {', '.join(PRECISION_CHOICES)}, got {self.precision!r}.")

@@ -89,7 +89,7 @@ def test_resume_needs_only_the_folder_and_refuses_a_changed_setting(tmp_path, mo
     assert last["epoch"] == 2 and last["train_config"]["seed"] == 7
     assert last["data_config"]["batch_size"] == 16 and last["data_config"]["reverse_src"] is True
     assert json.loads((out / "run.json").read_text())["epochs"] == 2
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match="lr must be a positive number"):
         main(first + ["--overwrite", "--lr", "-1"])
     assert load_checkpoint(out / "last.pt")["epoch"] == 2  # a refused --overwrite deletes nothing
     assert main(first + ["--overwrite"]) == 0
@@ -127,7 +127,7 @@ def test_evaluate_rejects_a_beam_below_one(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("option, message", [(["--batch-size", "0"], "--batch-size must be an integer >= 1"),
-                                             (["--lr", "-1"], "--lr must be positive")])
+                                             (["--lr", "-1"], "--lr must be a positive number")])
 def test_a_bad_value_from_the_shell_ends_with_its_message_not_a_traceback(tmp_path, option, message):
     command = [sys.executable, "-m", "seq2seq_lib", "train", "--sample", "--out", str(tmp_path / "run"), *option]
     finished = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)

@@ -376,3 +376,16 @@ def test_sentence_pairs_where_ids_are_expected_name_numericalize_pairs():
         BucketIterator([("Ein Hund.", "A dog.")], 2, PAD)
     with pytest.raises(TypeError, match="pad_idx must be the id of <pad>"):
         BucketIterator(copy_examples(4, 0), 2, "<pad>")
+
+
+@pytest.mark.parametrize("setting, match", [
+    ({"seed": "1"}, "seed must be an integer"), ({"seed": -1}, "seed must be an integer"),
+    ({"lr": float("inf")}, "lr must be a positive number"), ({"lr": "1e-3"}, "lr must be a positive number"),
+    ({"lr": True}, "lr must be a positive number"), ({"epochs": True}, "epochs must be an integer"),
+    ({"teacher_forcing_ratio": "0.5"}, "teacher_forcing_ratio must be in"),
+    ({"teacher_forcing_ratio": True}, "teacher_forcing_ratio must be in"),
+    ({"clip": float("inf")}, "clip must be a positive number"), ({"clip": None}, "clip must be a positive number"),
+], ids=lambda value: repr(value) if isinstance(value, dict) else None)
+def test_a_training_setting_of_the_wrong_kind_is_refused_when_the_config_is_made(setting, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**setting)
