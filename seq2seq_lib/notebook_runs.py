@@ -86,7 +86,18 @@ def load_or_train(name: str, model_config: ModelConfig, data: Prepared, *, profi
     from .translator import Translator
     from .utils import set_seed
 
+    from .config import ModelConfig, TrainConfig
+    from .utils import usable_device
+
     out_dir = run_folder(runs, name, profile_name, notebook)
+    device = usable_device(device)  # checked before any folder is moved
+    if not isinstance(model_config, ModelConfig) or not isinstance(train_config, TrainConfig):
+        raise TypeError(f"model_config and train_config must be a ModelConfig and a TrainConfig (e.g. "
+                        f"profile.model, profile.train), got {type(model_config).__name__} and "
+                        f"{type(train_config).__name__}.")
+    if not (hasattr(data, "src_field") and hasattr(data, "iterator")):
+        raise TypeError(f"data must be what prepare_data returns (with fields and iterators), got "
+                        f"{type(data).__name__}.")
     if profile_name == "full" and (out_dir / BEST).is_file():
         print(f"Loading {out_dir / BEST}")
         return Translator.from_checkpoint(out_dir / BEST, device=device)

@@ -113,3 +113,18 @@ def test_two_runs_set_aside_in_the_same_second_are_both_kept(tmp_path, monkeypat
         fresh_run_folder(tmp_path, "classic", "full", "07")
     kept = {path.name: (path / "best.pt").read_bytes() for path in tmp_path.iterdir()}
     assert kept == {"classic-before-2026-01-01T00-00-00": b"first", "classic-before-2026-01-01T00-00-00-2": b"second"}
+
+
+@pytest.mark.parametrize("change, error, match", [
+    ({"device": "gpu"}, ValueError, "Unknown device 'gpu'"),
+    ({"train_config": None}, TypeError, "must be a ModelConfig and a TrainConfig"),
+    ({"data": [("Ein Hund.", "A dog.")]}, TypeError, "data must be what prepare_data returns"),
+], ids=["device", "train_config", "data"])
+def test_a_bad_argument_is_refused_before_an_earlier_run_is_moved(change, error, match, sample_data, tmp_path):
+    (tmp_path / "classic").mkdir()
+    (tmp_path / "classic" / "last.pt").write_bytes(b"an earlier run")
+    arguments = dict(data=sample_data, profile_name="full", train_config=ONE_EPOCH, device="cpu", runs=tmp_path,
+                     notebook="08")
+    with pytest.raises(error, match=match):
+        load_or_train("classic", SMALL, **{**arguments, **change})
+    assert [path.name for path in tmp_path.iterdir()] == ["classic"]
