@@ -50,9 +50,9 @@ class Prepared:
         """Bucketed batches of a split; training data is shuffled by default, evaluation data is not."""
         if split not in self.examples:
             raise ValueError(f"Unknown split {split!r}; use one of {list(self.examples)}.")
-        return BucketIterator(self.examples[split], batch_size or self.config.batch_size, self.pad_idx,
-                              device=device, shuffle=split == "train" if shuffle is None else shuffle,
-                              seed=seed, **loader_options)
+        size = self.config.batch_size if batch_size is None else batch_size  # 0 is refused, not replaced
+        return BucketIterator(self.examples[split], size, self.pad_idx, device=device,
+                              shuffle=split == "train" if shuffle is None else shuffle, seed=seed, **loader_options)
 
 
 def numericalize_pairs(pairs: list[Pair], src_field: Field, trg_field: Field) -> list[Example]:

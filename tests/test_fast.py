@@ -171,3 +171,14 @@ def test_linear_cross_entropy_over_several_chunks_matches_autograd():
         torch.testing.assert_close(got, t.grad, **FP32)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert abs(linear_cross_entropy(x, weight, bias, targets).item() - reference.item()) < 0.05 * reference.item()
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_the_fused_loss_refuses_targets_that_do_not_match_its_rows(grad):
+    from seq2seq_lib.fast.fused_loss import linear_cross_entropy
+
+    x, weight, bias = torch.randn(5, 3, requires_grad=grad), torch.randn(7, 3), torch.randn(7)
+    with pytest.raises(ValueError, match=r"one integer id per row of x, shape \(5,\)"):
+        linear_cross_entropy(x, weight, bias, torch.tensor([0, 6, 2]))
+    with pytest.raises(TypeError, match=r"torch.zeros\(V\) as its bias"):
+        linear_cross_entropy(x, weight, None, torch.tensor([0, 6, 2, 2, 1]))

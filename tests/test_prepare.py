@@ -157,3 +157,8 @@ def test_full_multi30k_decodes_back_to_its_tokens(multi30k_full):
     for original, back in zip(tokens, decoded):
         assert len(back) == len(original)
         assert all(b == o or (b == UNK and o not in trg_field.vocab) for o, b in zip(original, back))
+
+
+def test_a_batch_size_of_zero_is_refused_not_replaced_by_the_profiles(sample_data):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        sample_data.iterator("train", batch_size=0)

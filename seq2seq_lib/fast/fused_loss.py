@@ -64,6 +64,19 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return grad_x * grad_out, grad_w * grad_out, grad_b * grad_out, None, None, None
 
 
+def _check_shapes(x: Tensor, weight: Tensor, bias: Tensor, targets: Tensor) -> None:
+    """x (N, H), weight (V, H), bias (V,) and integer targets (N,); shapes only, so nothing waits for a GPU."""
+    if not all(isinstance(t, Tensor) for t in (x, weight, bias, targets)):
+        raise TypeError("x, weight, bias and targets must all be tensors (a layer without a bias needs "
+                        "torch.zeros(V) as its bias).")
+    if x.dim() != 2 or weight.dim() != 2 or weight.shape[1] != x.shape[1] or tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"Expected x (N, H), weight (V, H) and bias (V,), got {tuple(x.shape)}, "
+                         f"{tuple(weight.shape)} and {tuple(bias.shape)}.")
+    if targets.dim() != 1 or targets.shape[0] != x.shape[0] or targets.is_floating_point():
+        raise ValueError(f"targets must be one integer id per row of x, shape ({x.shape[0]},), got "
+                         f"{targets.dtype} {tuple(targets.shape)}.")
+
+
 def linear_cross_entropy(x: Tensor, weight: Tensor, bias: Tensor, targets: Tensor,
                          label_smoothing: float = 0.0) -> Tensor:
     """F.cross_entropy(F.linear(x, weight, bias), targets, label_smoothing=...) for x (N, H), never
@@ -73,6 +86,7 @@ def linear_cross_entropy(x: Tensor, weight: Tensor, bias: Tensor, targets: Tenso
     >>> torch.testing.assert_close(linear_cross_entropy(x, w, b, y), F.cross_entropy(F.linear(x, w, b), y),
     ...                            rtol=1e-5, atol=1e-6)  # two summation orders: fp32 rounding only
     """
+    _check_shapes(x, weight, bias, targets)
     if x.shape[0] == 0:
         raise ValueError("No target tokens to score: every row of trg[1:] is padding.")
     if not 0.0 <= label_smoothing < 1.0:
