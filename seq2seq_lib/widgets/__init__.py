@@ -2,9 +2,10 @@
 
 One module per topic (for example `text_pipeline` for notebook 01); a notebook only creates the
 ipywidgets controls and connects them to these functions. `merge_widget` (byte-pair-encoding
-merges, step by step) comes ready wired.
+merges, step by step) comes ready wired; so does `head_explorer.head_explorer` (the Transformer's
+heads), imported from its module: exported here under the module's own name, it would hide the
+module (`import seq2seq_lib.widgets.head_explorer as he` would give the function).
 """
 from .bpe_merges import merge_view, merge_widget
-from .head_explorer import head_explorer
 
-__all__ = ["merge_view", "merge_widget", "head_explorer"]
+__all__ = ["merge_view", "merge_widget"]
