@@ -79,6 +79,10 @@ def ngram_counts(tokens: Sequence[str], n: int) -> Counter:
     >>> ngram_counts(["a", "b", "a", "b"], 2)
     Counter({('a', 'b'): 2, ('b', 'a'): 1})
     """
+    if isinstance(tokens, str):
+        raise TypeError(f"ngram_counts takes a list of tokens, not the string {tokens[:40]!r}; split it first.")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}; BLEU counts n = 1 to 4.")
     return Counter(tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
 
 
@@ -126,7 +130,12 @@ def bleu_from_statistics(sums: Sequence[int], max_n: int = 4) -> float:
         raise ValueError(f"Expected {2 * max_n + 2} sums for max_n={max_n} (matches, n-grams, lengths), "
                          f"got {len(sums)}; pass token_bleu_statistics(...) summed over sentences.")
     sums = [int(x) for x in sums]
+    if min(sums) < 0:
+        raise ValueError(f"BLEU statistics are counts and cannot be negative, got {sums}.")
     matches, totals, (hyp_length, ref_length) = sums[:max_n], sums[max_n:2 * max_n], sums[2 * max_n:]
+    if any(m > t for m, t in zip(matches, totals)) or max(totals) > hyp_length:
+        raise ValueError(f"These are not BLEU statistics: matches cannot exceed the n-grams, nor n-grams the "
+                         f"hypothesis length, got {sums}; pass token_bleu_statistics(...) summed over sentences.")
     if min(matches) == 0:
         return 0.0
     log_precision = sum(math.log(m / t) for m, t in zip(matches, totals)) / max_n

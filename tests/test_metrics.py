@@ -140,3 +140,16 @@ def test_sentence_pairs_are_checked_with_the_shape_they_need(pairs, match):
 
     with pytest.raises(ValueError, match=match):
         check_pairs(pairs)
+
+
+def test_counts_of_the_wrong_kind_are_refused_not_scored():
+    from seq2seq_lib.metrics import bleu_from_statistics, ngram_counts
+
+    with pytest.raises(TypeError, match="not the string 'a dog'"):
+        ngram_counts("a dog", 2)
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        ngram_counts(["a", "dog"], 0)
+    with pytest.raises(ValueError, match="cannot be negative"):
+        bleu_from_statistics([2, 1, 3, -2, 3, 3], max_n=2)
+    with pytest.raises(ValueError, match="not BLEU statistics"):
+        bleu_from_statistics([4, 1, 3, 2, 3, 3], max_n=2)
