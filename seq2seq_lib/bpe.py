@@ -133,6 +133,8 @@ def merge_pair(symbols: Sequence[str], pair: Pair) -> tuple[str, ...]:
     >>> merge_pair(("a", "a", "a"), ("a", "a"))  # overlapping: the leftmost pair wins
     ('aa', 'a')
     """
+    if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(part, str) for part in pair)):
+        raise TypeError(f"pair must be two symbols as a tuple, e.g. ('o', 'w'), got {pair!r}.")
     merged, i = [], 0
     while i < len(symbols):
         if i + 1 < len(symbols) and (symbols[i], symbols[i + 1]) == pair:

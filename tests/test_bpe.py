@@ -122,3 +122,11 @@ def test_apply_bpe_takes_the_merges_learn_bpe_returns(merges):
 def test_best_pair_of_nothing_says_why():
     with pytest.raises(ValueError, match="single symbol"):
         best_pair(pair_counts({"a": (END,)}, {"a": 1}))
+
+
+@pytest.mark.parametrize("pair", ["ow", ("o", "w", "x"), ["o", "w"]])
+def test_a_pair_that_is_not_two_symbols_is_refused_not_silently_unmerged(pair):
+    from seq2seq_lib.bpe import merge_pair
+
+    with pytest.raises(TypeError, match=r"two symbols as a tuple"):
+        merge_pair(("l", "o", "w"), pair)

@@ -182,3 +182,11 @@ def test_the_fused_loss_refuses_targets_that_do_not_match_its_rows(grad):
         linear_cross_entropy(x, weight, bias, torch.tensor([0, 6, 2]))
     with pytest.raises(TypeError, match=r"torch.zeros\(V\) as its bias"):
         linear_cross_entropy(x, weight, None, torch.tensor([0, 6, 2, 2, 1]))
+
+
+@pytest.mark.parametrize("coins", ["yes", [], [1, 0, 1, 1, 1, 1, 1, 1]])
+def test_teacher_forcing_coins_of_the_wrong_kind_are_refused(coins):
+    src, trg, src_lengths = padded_batch()
+    model = build_model(FAMILIES["classic lstm"], SRC_VOCAB, TRG_VOCAB)
+    with pytest.raises(ValueError, match="True/False values, one per step"):
+        fast.teacher_forced_features(model, trg, coins, model.encode(src, src_lengths))

@@ -143,3 +143,10 @@ def test_a_vocab_stands_for_its_itos():
                                                                                vocab.itos, 2)
     assert next_token_view(torch.tensor([0.0, 2.0, 1.0]), vocab) == next_token_view(torch.tensor([0.0, 2.0, 1.0]),
                                                                                     vocab.itos)
+
+
+def test_probability_bars_refuse_percentages_and_a_dict():
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        probability_bars([("a", 1, 30.0)])
+    with pytest.raises(TypeError, match=r"\(token, id, probability\) triples"):
+        probability_bars({"a": 0.5})

@@ -239,3 +239,11 @@ def test_the_widget_refuses_what_it_cannot_show(translator, sample_data):
         head_explorer({"rnn": "not a translator"}, pairs)
     with pytest.raises(ValueError, match="kind"):
         head_explorer(translator, pairs, kind="self")
+
+
+@pytest.mark.parametrize("count", [0, -1, True])
+def test_menus_need_at_least_one_head_and_layer(count):
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        head_choices(count)
+    with pytest.raises(ValueError, match="must be a positive integer"):
+        layer_choices(count)

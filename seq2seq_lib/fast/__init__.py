@@ -92,6 +92,9 @@ def run_decoder(decoder: nn.Module, inputs: Tensor, state: Any) -> tuple[Tensor,
 def teacher_forced_features(model: nn.Module, trg: Tensor, coins: list[bool], state: Any) -> Tensor:
     """Decoder features (T-1, B, F) for output rows 1..T-1, each stretch of gold inputs in one block."""
     n_steps = trg.shape[0] - 1
+    if isinstance(coins, str) or len(coins) < n_steps - 1 or not all(isinstance(c, bool) for c in coins):
+        raise ValueError(f"coins must be {max(n_steps - 1, 0)} or more True/False values, one per step from the "
+                         "second (teacher_forcing_coins makes them).")
     blocks: list[Tensor] = []
     start, first = 0, trg[:1]  # (1, B): <sos>
     while start < n_steps:

@@ -140,7 +140,11 @@ def probability_bars(rows: Sequence[tuple[str, int, float]], width: int = BAR_WI
         raise ValueError(f"width must be a positive integer, got {width!r}.")
     if not rows:
         return ""
+    if isinstance(rows, dict) or not all(isinstance(row, (tuple, list)) and len(row) == 3 for row in rows):
+        raise TypeError("rows must be (token, id, probability) triples, as top_tokens returns them.")
     rows = [(str(token), int(index), float(p)) for token, index, p in rows]
+    if any(not 0.0 <= p <= 1.0 for _, _, p in rows):
+        raise ValueError("probabilities must lie in [0, 1]; pass softmax outputs, not logits or percentages.")
     token_width = max(len(token) for token, _, _ in rows)
     id_width = max(len(str(index)) for _, index, _ in rows)
     return "\n".join(f"{token.ljust(token_width)}  {str(index).rjust(id_width)}  "

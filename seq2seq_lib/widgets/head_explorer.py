@@ -251,11 +251,15 @@ def token_choices(maps: HeadMaps, kind: str) -> list[tuple[str, int | str]]:
 
 def head_choices(n_heads: int) -> list[tuple[str, int | str]]:
     """(label, value) options of the head menu: each head, numbered from 1, then their mean."""
+    if isinstance(n_heads, bool) or not isinstance(n_heads, int) or n_heads < 1:
+        raise ValueError(f"n_heads must be a positive integer, got {n_heads!r}.")
     return [(f"head {k + 1}", k) for k in range(n_heads)] + [(f"mean of the {n_heads} heads", MEAN)]
 
 
 def layer_choices(n_layers: int) -> list[tuple[str, int]]:
     """(label, value) options of the layer menu, numbered from 1 (the layer nearest the input)."""
+    if isinstance(n_layers, bool) or not isinstance(n_layers, int) or n_layers < 1:
+        raise ValueError(f"n_layers must be a positive integer, got {n_layers!r}.")
     return [(f"layer {i + 1}", i) for i in range(n_layers)]
 
 
