@@ -12,8 +12,9 @@ from seq2seq_lib.checkpoint import ModelSpec, load_checkpoint, model_from_checkp
 from seq2seq_lib.config import SPECIALS, ModelConfig, TrainConfig
 from seq2seq_lib.decode import beam_search, evaluating, greedy_decode
 from seq2seq_lib.models import Seq2Seq, build_model
-from seq2seq_lib.models.transformer import (MultiHeadAttention, look_ahead_mask, scaled_dot_product_attention,
-                                            sinusoidal_positions)
+from seq2seq_lib.models.attention import masked_softmax
+from seq2seq_lib.models.transformer import (MultiHeadAttention, look_ahead_mask, padding_mask,
+                                            scaled_dot_product_attention, sinusoidal_positions)
 from seq2seq_lib.train import warmup_learning_rate
 from seq2seq_lib.vocab import Vocab
 from tolerance import FP32
@@ -192,3 +193,18 @@ def test_translator_widgets_and_by_length_run_a_transformer_unchanged(sample_dat
                                  trg_field=sample_data.trg_field)
     assert len(rows) == len(sample_data.trg_field.preprocess(pairs[0][1])) + 1  # words and <eos> after <sos>
     assert sum(group.sentences for group in scores_by_length(translator, pairs, groups=((1, 100),))) == 4
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: look_ahead_mask(-1), ValueError, "size must be a positive integer"),
+    (lambda: look_ahead_mask(2.0), ValueError, "size must be a positive integer"),
+    (lambda: sinusoidal_positions(4, 0), ValueError, "d_model must be a positive integer"),
+    (lambda: MultiHeadAttention(8, 0, 0.1), ValueError, "n_heads must be a positive integer"),
+    (lambda: scaled_dot_product_attention(torch.ones(1, 2, 4), torch.ones(1, 3, 4), torch.ones(1, 3, 4),
+                                          torch.ones(1, 2, 3, dtype=torch.long)), TypeError, "must hold booleans"),
+    (lambda: padding_mask(torch.tensor([True, False])), ValueError, r"\(seq_len, batch\) boolean tensor"),
+    (lambda: masked_softmax(torch.ones(3), torch.tensor([1, 1, 0])), TypeError, "must hold booleans"),
+], ids=["negative size", "float size", "zero width", "zero heads", "integer mask", "1-D keep", "integer mask (RNN)"])
+def test_the_pieces_refuse_sizes_and_masks_of_the_wrong_kind(call, error, match):
+    with pytest.raises(error, match=match):
+        call()

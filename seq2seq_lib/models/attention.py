@@ -30,6 +30,9 @@ def masked_softmax(scores: Tensor, mask: Tensor, dim: int = 0) -> Tensor:
     if scores.shape != mask.shape:
         raise ValueError(f"scores {tuple(scores.shape)} and mask {tuple(mask.shape)} must have the "
                          "same shape; build the mask as (src != pad_idx).")
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must hold booleans (True where a position may be read), got {mask.dtype}; "
+                        "build it as (src != pad_idx), or convert with .bool().")
     return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=dim)
 
 

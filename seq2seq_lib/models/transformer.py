@@ -44,6 +44,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, mask
     >>> [round(x, 3) for x in w[0, 0].tolist()]  # softmax([1, 0] / sqrt(2))
     [0.67, 0.33]
     """
+    if mask is not None and mask.dtype != torch.bool:
+        raise TypeError(f"mask must hold booleans (True where a query may look), got {mask.dtype}; "
+                        "build it with padding_mask / look_ahead_mask, or convert with .bool().")
     scores = query @ key.transpose(-2, -1) / math.sqrt(query.shape[-1])  # (..., Tq, Tk)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
@@ -57,11 +60,16 @@ def look_ahead_mask(size: int, device: torch.device | None = None) -> Tensor:
     >>> look_ahead_mask(3).int().tolist()
     [[1, 0, 0], [1, 1, 0], [1, 1, 1]]
     """
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size must be a positive integer (the target length), got {size!r}.")
     return torch.ones(size, size, dtype=torch.bool, device=device).tril()
 
 
 def padding_mask(keep: Tensor) -> Tensor:
     """keep (S, B), True at real tokens -> (B, 1, 1, S): every head and every query skips the padding."""
+    if not isinstance(keep, Tensor) or keep.dim() != 2 or keep.dtype != torch.bool:
+        raise ValueError(f"keep must be a (seq_len, batch) boolean tensor such as src != pad_idx, got "
+                         f"{getattr(keep, 'dtype', type(keep))} {tuple(getattr(keep, 'shape', ()))}.")
     return keep.t()[:, None, None, :]
 
 
@@ -71,6 +79,9 @@ def sinusoidal_positions(n_positions: int, d_model: int) -> Tensor:
     >>> sinusoidal_positions(2, 4).tolist()[0]
     [0.0, 1.0, 0.0, 1.0]
     """
+    for name, value in (("n_positions", n_positions), ("d_model", d_model)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     position = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)  # (P, 1)
     frequency = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
     table = torch.zeros(n_positions, d_model)
@@ -84,6 +95,8 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
         super().__init__()
+        if isinstance(n_heads, bool) or not isinstance(n_heads, int) or n_heads < 1:
+            raise ValueError(f"n_heads must be a positive integer, got {n_heads!r}.")
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads}).")
         self.n_heads, self.d_head = n_heads, d_model // n_heads
