@@ -43,6 +43,8 @@ def select_state(state: Any, index: Tensor) -> Any:
     """
     if state is None:
         return None
+    if not isinstance(index, Tensor) or index.dim() != 1 or index.is_floating_point():
+        raise TypeError(f"index must be a 1-D tensor of batch rows, e.g. torch.tensor([2, 0]), got {index!r}.")
     if isinstance(state, Tensor):
         return state.index_select(1, index)
     if isinstance(state, tuple):
@@ -66,6 +68,9 @@ def _decoder_logits(model: nn.Module, input: Tensor, state: Any, fast: bool
         raise ValueError(f"input must be a LongTensor of shape (batch,) holding one token id per row, got "
                          f"{getattr(input, 'dtype', type(input))} {tuple(getattr(input, 'shape', ()))}; "
                          "start with torch.full((batch,), sos_idx).")
+    if state is None:
+        raise ValueError("state is None: the first state comes from the encoder, state = model.encode(src, "
+                         "src_lengths); each step then returns the next one.")
     step = engine.decoder_step(model, input, state) if fast else model.decoder.step(input, state)
     logits, state, attn = step  # (B, V), state, (B, S) or None
     return logits.float(), state, attn

@@ -190,3 +190,11 @@ def test_ids_and_lengths_outside_the_source_are_refused_before_decoding(decode, 
     with pytest.raises(error, match=match):
         decode(model, src, lengths)
     assert not encoded  # refused by the checks, not deep inside torch
+
+
+def test_a_first_step_without_the_encoders_state_and_rows_as_a_list_name_the_fix():
+    model = tiny_model("lstm", True)
+    with pytest.raises(ValueError, match=r"state = model.encode\(src"):
+        decoder_step(model, torch.tensor([SOS]), None)
+    with pytest.raises(TypeError, match=r"index must be a 1-D tensor of batch rows"):
+        select_state(torch.zeros(1, 3, 2), [0])

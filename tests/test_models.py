@@ -249,3 +249,9 @@ def test_a_criterion_that_reads_logits_as_log_probabilities_is_refused():
         model.loss(src, trg, 1.0, criterion=nn.NLLLoss(ignore_index=model.pad_idx))
     with pytest.raises(TypeError, match="criterion must be a loss module"):
         model.loss(src, trg, 1.0, criterion="ce")
+
+
+@pytest.mark.parametrize("pad_idx", ["<pad>", -1, True])
+def test_a_special_id_that_is_not_an_id_is_refused(pad_idx):
+    with pytest.raises(ValueError, match="pad_idx must be a token id"):
+        build_model(SMALL, 23, 29, pad_idx=pad_idx)

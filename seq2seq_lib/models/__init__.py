@@ -30,6 +30,9 @@ def build_model(config: ModelConfig, src_vocab_size: int, trg_vocab_size: int,
     when config.attention; the Transformer when config.transformer), with its initial weights."""
     if not isinstance(config, ModelConfig):
         raise ValueError(f"config must be a ModelConfig, got {type(config).__name__}.")
+    for name, idx in (("pad_idx", pad_idx), ("sos_idx", sos_idx)):
+        if isinstance(idx, bool) or not isinstance(idx, int) or idx < 0:
+            raise ValueError(f"{name} must be a token id (an integer >= 0, e.g. data.{name}), got {idx!r}.")
     for name, size in (("src_vocab_size", src_vocab_size), ("trg_vocab_size", trg_vocab_size)):
         if isinstance(size, bool) or not isinstance(size, int) or size < 4 or size <= max(pad_idx, sos_idx):
             raise ValueError(f"{name} must be an integer >= 4 (the specials <unk> <pad> <sos> <eos> "
