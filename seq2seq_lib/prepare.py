@@ -62,6 +62,8 @@ def numericalize_pairs(pairs: list[Pair], src_field: Field, trg_field: Field) ->
 
 def tokenize_pairs(pairs: list[Pair], src_field: Field, trg_field: Field) -> tuple[list[list[str]], list[list[str]]]:
     """Preprocessed source and target token lists of the pairs."""
+    if isinstance(pairs, tuple) and len(pairs) == 2 and all(isinstance(side, str) for side in pairs):
+        raise TypeError(f"pairs must be a list of (German, English) pairs; for one pair pass [{pairs!r}].")
     return (src_field.preprocess_many([de for de, _ in pairs]),
             trg_field.preprocess_many([en for _, en in pairs]))
 

@@ -13,6 +13,7 @@ scored after another prefix.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -119,6 +120,8 @@ class StepOptions:
 
 def make_optimizer(model: nn.Module, lr: float, fast: bool = True) -> torch.optim.Optimizer:
     """Adam: the engine's fused form with `fast`, else the classic one (the same update)."""
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise ValueError(f"lr must be a positive number such as 1e-3, got {lr!r}.")
     return engine.make_optimizer(model, lr) if fast else torch.optim.Adam(model.parameters(), lr=lr)
 
 
@@ -200,6 +203,10 @@ def fit(model: nn.Module, train_batches: Iterable, val_batches: Iterable, *, spe
     if not isinstance(train_config, TrainConfig) or not isinstance(spec, ModelSpec):
         raise ValueError("fit needs train_config=TrainConfig(...) and spec=ModelSpec(model_config, src_vocab, "
                          "trg_vocab, data_config) (Prepared.spec(model_config) builds one).")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"fit trains a model (build one with models.build_model), got {type(model).__name__}.")
+    if not isinstance(out_dir, (str, os.PathLike)):
+        raise TypeError(f"out_dir must be a folder path for best.pt and last.pt, e.g. 'runs/classic', got {out_dir!r}.")
     check_batches(train_batches, "train_batches")
     check_batches(val_batches, "val_batches")
     out_dir = Path(out_dir)

@@ -162,3 +162,10 @@ def test_full_multi30k_decodes_back_to_its_tokens(multi30k_full):
 def test_a_batch_size_of_zero_is_refused_not_replaced_by_the_profiles(sample_data):
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         sample_data.iterator("train", batch_size=0)
+
+
+def test_one_pair_where_a_list_of_pairs_belongs_shows_the_list(sample_data):
+    from seq2seq_lib.prepare import numericalize_pairs
+
+    with pytest.raises(TypeError, match=r"for one pair pass \[\('Ein Hund.', 'A dog.'\)\]"):
+        numericalize_pairs(("Ein Hund.", "A dog."), sample_data.src_field, sample_data.trg_field)

@@ -389,3 +389,15 @@ def test_sentence_pairs_where_ids_are_expected_name_numericalize_pairs():
 def test_a_training_setting_of_the_wrong_kind_is_refused_when_the_config_is_made(setting, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**setting)
+
+
+def test_fit_and_make_optimizer_refuse_arguments_of_the_wrong_kind(tmp_path):
+    from seq2seq_lib.train import make_optimizer
+
+    train, val = iterators()
+    with pytest.raises(TypeError, match="out_dir must be a folder path"):
+        fit(new_model(), train, val, spec=SPEC, train_config=TRAIN, device=CPU, out_dir=None)
+    with pytest.raises(TypeError, match="fit trains a model"):
+        fit("model", train, val, spec=SPEC, train_config=TRAIN, device=CPU, out_dir=tmp_path)
+    with pytest.raises(ValueError, match="lr must be a positive number"):
+        make_optimizer(new_model(), "1e-3")
