@@ -125,13 +125,17 @@ def make_optimizer(model: nn.Module, lr: float, fast: bool = True) -> torch.opti
     return engine.make_optimizer(model, lr) if fast else torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, options: StepOptions,
-               criterion: nn.Module | None = None) -> tuple[float, int]:
-    """One optimisation step on a batch -> (mean loss per target token, number of target tokens)."""
+def _check_step_inputs(batch: Any, options: Any) -> None:
     check_batch_object(batch)
     if not isinstance(options, StepOptions):
         raise TypeError(f"options must be a StepOptions, got {type(options).__name__}; build it with "
                         "StepOptions(device) or StepOptions.from_config(train_config, device).")
+
+
+def train_step(model: nn.Module, batch: Any, optimizer: torch.optim.Optimizer, options: StepOptions,
+               criterion: nn.Module | None = None) -> tuple[float, int]:
+    """One optimisation step on a batch -> (mean loss per target token, number of target tokens)."""
+    _check_step_inputs(batch, options)
     device = options.device
     src, trg = batch.src.to(device, non_blocking=True), batch.trg.to(device, non_blocking=True)  # (S, B), (T, B)
     src_lengths = getattr(batch, "src_lengths", None)
