@@ -57,6 +57,10 @@ def rng_state() -> dict:
 
 def set_rng_state(state: dict) -> None:
     """Restore the states saved by `rng_state` (CUDA ones only where the same GPUs exist)."""
+    missing = [key for key in ("python", "numpy", "torch", "cuda") if not isinstance(state, dict) or key not in state]
+    if missing:
+        raise ValueError(f"Not a random state saved by rng_state() (missing {', '.join(missing)}); pass "
+                         "checkpoint['rng_state'] of a checkpoint written with an optimizer (last.pt).")
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     kind, keys, pos, has_gauss, cached = state["numpy"]

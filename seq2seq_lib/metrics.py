@@ -15,6 +15,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Real
 from typing import Any
 
 from sacrebleu.metrics import BLEU, CHRF
@@ -168,9 +169,12 @@ def perplexity(mean_loss: float) -> float:
     >>> perplexity(0.0), round(perplexity(math.log(44)), 6), perplexity(1e6)
     (1.0, 44.0, inf)
     """
-    if isinstance(mean_loss, bool) or not isinstance(mean_loss, (int, float)) or math.isnan(mean_loss):
+    if isinstance(mean_loss, Real) and not isinstance(mean_loss, bool):  # numpy floats too
+        mean_loss = float(mean_loss)
+    if not isinstance(mean_loss, float) or math.isnan(mean_loss):
         raise ValueError(f"mean_loss must be a number, got {mean_loss!r}; pass the mean loss per token "
-                         "(e.g. evaluate(...)['loss']). A NaN loss means training diverged.")
+                         "(e.g. evaluate(...)['loss'], or loss.item() for a tensor). A NaN loss means "
+                         "training diverged.")
     if mean_loss < 0:
         raise ValueError(f"A cross-entropy loss cannot be negative, got {mean_loss!r}; pass the mean "
                          "loss per token, not a log-probability.")
@@ -238,6 +242,9 @@ def check_pairs(pairs: object) -> None:
                                          and all(isinstance(side, str) for side in p))), None)
     if bad is not None:
         raise ValueError(f"Every entry of pairs must be a (source, reference) pair of strings, got {bad!r:.80}.")
+    empty = next((i for i, pair in enumerate(pairs) if not all(side.strip() for side in pair)), None)
+    if empty is not None:
+        raise ValueError(f"pairs[{empty}] = {pairs[empty]!r} has an empty source or reference; drop that pair.")
 
 
 def evaluate_bleu(translator: Any, pairs: Sequence[tuple[str, str]], beam_size: int = 1,

@@ -58,7 +58,9 @@ def epoch_learning_rate(train_config: TrainConfig, epoch: int) -> float:
     >>> [epoch_learning_rate(config, e) * 1e3 for e in (0, 4, 5, 6, 9)]
     [1.0, 1.0, 0.5, 0.25, 0.03125]
     """
-    if not isinstance(epoch, int) or epoch < 0:
+    if not isinstance(train_config, TrainConfig):
+        raise TypeError(f"train_config must be a TrainConfig (e.g. profile.train), got {type(train_config).__name__}.")
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be an integer >= 0 (0-based), got {epoch!r}.")
     return train_config.lr * train_config.lr_decay ** max(0, epoch + 1 - train_config.lr_decay_after)
 

@@ -190,3 +190,8 @@ def test_save_checkpoint_takes_the_history_fit_returns_and_refuses_a_bad_epoch(t
     assert saved["history"] == history.to_dict() and saved["best_val_loss"] == 1.5
     with pytest.raises(ValueError, match="epoch must be the number of completed epochs"):
         save_checkpoint(tmp_path / "b.pt", model=model, spec=spec, epoch="x")
+
+
+def test_a_random_state_that_is_not_one_names_where_to_find_it():
+    with pytest.raises(ValueError, match=r"missing python, numpy, torch, cuda.*checkpoint\['rng_state'\]"):
+        set_rng_state({})

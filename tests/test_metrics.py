@@ -153,3 +153,15 @@ def test_counts_of_the_wrong_kind_are_refused_not_scored():
         bleu_from_statistics([2, 1, 3, -2, 3, 3], max_n=2)
     with pytest.raises(ValueError, match="not BLEU statistics"):
         bleu_from_statistics([4, 1, 3, 2, 3, 3], max_n=2)
+
+
+def test_an_empty_side_of_a_pair_is_named_by_its_index_and_numpy_losses_are_numbers():
+    import numpy as np
+
+    from seq2seq_lib.metrics import check_pairs, perplexity
+
+    with pytest.raises(ValueError, match=r"pairs\[1\] = \('Zwei Hunde.', ''\) has an empty source or reference"):
+        check_pairs([("Ein Hund.", "A dog."), ("Zwei Hunde.", "")])
+    assert perplexity(np.float32(0.0)) == 1.0
+    with pytest.raises(ValueError, match=r"loss.item\(\) for a tensor"):
+        perplexity(torch.tensor(2.0))

@@ -401,3 +401,12 @@ def test_fit_and_make_optimizer_refuse_arguments_of_the_wrong_kind(tmp_path):
         fit("model", train, val, spec=SPEC, train_config=TRAIN, device=CPU, out_dir=tmp_path)
     with pytest.raises(ValueError, match="lr must be a positive number"):
         make_optimizer(new_model(), "1e-3")
+
+
+def test_the_learning_rate_schedule_names_a_config_of_the_wrong_kind():
+    from seq2seq_lib.train import epoch_learning_rate
+
+    with pytest.raises(TypeError, match="train_config must be a TrainConfig"):
+        epoch_learning_rate(CONFIG, 0)
+    with pytest.raises(ValueError, match="epoch must be an integer >= 0"):
+        epoch_learning_rate(TRAIN, True)

@@ -173,3 +173,9 @@ def test_html_needs_rows():
 def test_row_correctness():
     row = TraceRow(1, "start", 2, "<sos>", 4, "a", 4, "a", 0.9)
     assert row.correct and not row._replace(predicted_id=5).correct
+
+
+def test_ids_outside_the_models_vocabulary_name_the_fields_to_pass(model, pair):
+    src_ids, trg_ids = pair
+    with pytest.raises(ValueError, match="trg holds ids outside this model's vocabulary.*src_field= and trg_field="):
+        teacher_forcing_trace(model, src_ids, [*trg_ids[:-1], 99999], 1.0)

@@ -118,3 +118,11 @@ def test_empty_translation_is_explained():
 
 def test_waiting_text_has_no_translation_words():
     assert "Translating" in WAITING_HTML  # the browser test waits until this is gone
+
+
+def test_unknown_words_wants_tokens_not_text():
+    from seq2seq_lib.translator import Translator
+    from seq2seq_lib.widgets.translate import unknown_words
+
+    with pytest.raises(TypeError, match="takes the source tokens, not text"):
+        unknown_words(Translator.from_pretrained("attention"), "qqq zzz")

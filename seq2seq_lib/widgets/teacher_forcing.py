@@ -114,6 +114,11 @@ def teacher_forcing_trace(model: nn.Module, src: object, trg: object, ratio: flo
     if trg_ids[0] != model.sos_idx:
         raise ValueError(f"trg must start with <sos> (id {model.sos_idx}), but starts with id {trg_ids[0]}; "
                          "numericalize adds it, so pass field.numericalize(tokens).")
+    for name, ids, size in (("src", src_ids, model.encoder.embedding.num_embeddings),
+                            ("trg", trg_ids, model.decoder.vocab_size)):
+        if not all(0 <= i < size for i in ids):
+            raise ValueError(f"{name} holds ids outside this model's vocabulary of {size} (from {min(ids)} to "
+                             f"{max(ids)}); make them with the model's own fields (pass src_field= and trg_field=).")
     sources = input_sources(len(trg_ids) - 1, ratio, seed)
     device = next(model.parameters()).device
     trg_tensor = torch.tensor(trg_ids, dtype=torch.long, device=device)  # (T,)

@@ -52,6 +52,9 @@ def check_text(text: object, max_chars: int = MAX_CHARS) -> str:
 
 def unknown_words(translator: Translator, tokens: list[str]) -> list[str]:
     """Source tokens the model reads as `<unk>` because its vocabulary lacks them (each once, in order)."""
+    if isinstance(tokens, str):
+        raise TypeError("unknown_words takes the source tokens, not text: unknown_words(translator, "
+                        "translator.src_field.preprocess(text)).")
     vocab = translator.src_field.vocab
     specials = set(translator.src_field.specials)
     seen: list[str] = []
