@@ -187,9 +187,9 @@ def _as_options(message: str) -> str:
     def option(match: re.Match) -> str:
         return OPTION_OF_FIELD[match[1]] + (" " if match[2] else "")
 
-    names = "|".join(sorted(OPTION_OF_FIELD, key=len, reverse=True))
-    message = re.sub(rf"^({names})\b(=?)", option, message)
-    identifiers = "|".join(name for name in sorted(OPTION_OF_FIELD, key=len, reverse=True) if "_" in name)
+    names = sorted(OPTION_OF_FIELD, key=len, reverse=True)  # longest first: lr_decay before lr
+    message = re.sub(rf"^({'|'.join(names)})\b(=?)", option, message)
+    identifiers = "|".join(name for name in names if "_" in name)
     return re.sub(rf"(?<![-\w])({identifiers})\b(=?)", option, message)
 
 

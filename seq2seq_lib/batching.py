@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .utils import usable_device
+from .vocab import is_id_list
 
 Example = tuple[Sequence[int], Sequence[int]]
 
@@ -130,9 +131,7 @@ def _check_examples(examples: Sequence[Example]) -> None:
     if isinstance(examples, (str, bytes)) or not isinstance(examples, Sequence):
         raise TypeError(f"examples must be a list of (source ids, target ids) pairs, got {type(examples).__name__}.")
     for example in examples[:1]:  # the rest were made the same way
-        ids = example if isinstance(example, (tuple, list)) and len(example) == 2 else None
-        if ids is None or any(isinstance(side, str) or not all(isinstance(i, int) or getattr(i, "ndim", 1) == 0
-                                                                for i in side) for side in ids):
+        if not (isinstance(example, (tuple, list)) and len(example) == 2 and all(map(is_id_list, example))):
             raise TypeError(f"examples must be (source ids, target ids) pairs of integer ids, got {example!r:.80}; "
                             "turn sentence pairs into ids first with prepare.numericalize_pairs(pairs, src_field, "
                             "trg_field), or use data.examples[split] of prepare_data.")

@@ -12,7 +12,7 @@ from functools import lru_cache
 import torch
 
 from .config import EOS, PAD, SOS, UNK
-from .vocab import Vocab
+from .vocab import Vocab, is_id_list
 
 TRAINED_PIPELINES = {"de": "de_core_news_sm", "en": "en_core_web_sm"}
 
@@ -122,7 +122,7 @@ class Field:
         if len(id_lists) == 0:
             raise ValueError("Cannot pad an empty batch; pass at least one sequence.")
         for ids in id_lists[:1]:  # the rest were made the same way
-            if isinstance(ids, (int, str)) or not all(isinstance(i, int) or getattr(i, "ndim", 1) == 0 for i in ids):
+            if not is_id_list(ids):
                 raise TypeError(f"pad takes a list of id lists, one per sentence (from numericalize), got {ids!r} "
                                 "as its first item; for one sentence pass [ids], for text use process(texts).")
         lengths = torch.tensor([len(ids) for ids in id_lists], dtype=torch.long)

@@ -64,9 +64,11 @@ def fresh_run_folder(runs: str | Path, name: str, profile_name: str, notebook: s
         if profile_name == "ci":
             shutil.rmtree(folder)
         else:
-            stamp = f"{folder.name}-before-{time.strftime('%Y-%m-%dT%H-%M-%S')}"
-            kept = next(folder.with_name(stamp + suffix) for suffix in ("", *(f"-{n}" for n in range(2, 10**6)))
-                        if not folder.with_name(stamp + suffix).exists())
+            stamp, copy = f"{folder.name}-before-{time.strftime('%Y-%m-%dT%H-%M-%S')}", 1
+            kept = folder.with_name(stamp)
+            while kept.exists():  # two runs set aside in one second
+                copy += 1
+                kept = folder.with_name(f"{stamp}-{copy}")
             folder.rename(kept)
             print(f"The previous run in {folder} is now in {kept}; delete that folder when you no longer need it.")
     return folder

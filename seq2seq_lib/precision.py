@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from .config import PRECISION_CHOICES
-from .utils import DEVICE_FIX, DeviceError
+from .utils import DEVICE_FIX, parse_device
 
 CHOICES = PRECISION_CHOICES
 PRECISIONS = tuple(choice for choice in CHOICES if choice != "auto")  # what "auto" resolves to
@@ -61,11 +61,8 @@ def _bf16_probe(kind: str) -> str | None:
 
 
 def _device_kind(device: torch.device | str) -> str:
-    """The device's type ("cpu", "cuda", ...), or a DeviceError for a name torch does not know."""
-    try:
-        return torch.device(device).type
-    except (RuntimeError, TypeError) as error:
-        raise DeviceError(f"Unknown device {device!r} (use 'cpu', 'cuda' or 'mps')", DEVICE_FIX) from error
+    """The device's type ("cpu", "cuda", ...), also for a device this machine lacks."""
+    return parse_device(device, DEVICE_FIX).type
 
 
 def bf16_support(device: torch.device | str) -> str | None:

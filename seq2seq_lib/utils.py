@@ -51,17 +51,22 @@ class DeviceError(ValueError):
         self.problem = problem
 
 
+def parse_device(name: str | torch.device, fix: str) -> torch.device:
+    """`name` as a torch.device, whether or not this machine has it; a DeviceError for a name torch does not know."""
+    try:
+        return torch.device(name)
+    except (RuntimeError, TypeError) as error:
+        raise DeviceError(f"Unknown device {name!r} (use one of {DEVICE_KINDS}, optionally with an index "
+                          "such as 'cuda:0')", fix) from error
+
+
 def available_device(name: str | torch.device, fix: str) -> torch.device:
     """`name` as a torch.device, or a DeviceError (the problem, then `fix`) if it cannot be used here.
 
     >>> available_device("cpu", fix="use 'cpu'")
     device(type='cpu')
     """
-    try:
-        device = torch.device(name)
-    except (RuntimeError, TypeError) as error:
-        raise DeviceError(f"Unknown device {name!r} (use one of {DEVICE_KINDS}, optionally with an index "
-                          "such as 'cuda:0')", fix) from error
+    device = parse_device(name, fix)
     if device.type == "meta":  # shapes without data: always there (tests use it to follow tensors' moves)
         return device
     if device.type not in DEVICE_KINDS:

@@ -24,6 +24,17 @@ from .files import write_atomically
 FORMAT = "seq2seq_lib.vocab/1"
 
 
+def is_id_list(ids: object) -> bool:
+    """True for one sentence's token ids: a list, tuple or 1-D tensor of integers (not a string, not one id).
+
+    >>> is_id_list([2, 5, 3]), is_id_list("2 5 3"), is_id_list(["ein", "hund"]), is_id_list(7)
+    (True, False, False, False)
+    """
+    if isinstance(ids, (str, bytes)) or not isinstance(ids, Iterable) or getattr(ids, "ndim", 1) == 0:
+        return False
+    return all(isinstance(i, int) or getattr(i, "ndim", 1) == 0 for i in ids)  # ndim 0: a tensor's element
+
+
 class Vocab:
     """Tokens <-> ids; unknown tokens map to `<unk>` instead of raising KeyError."""
 
